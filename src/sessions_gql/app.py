@@ -1,0 +1,78 @@
+"""The Starlette application: GraphQL on /graphql, health checks, lifespan for DB and live updates."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from sessions_gql.auth.context import authenticate
+from sessions_gql.clock import Clock
+from sessions_gql.config import Settings, get_settings
+from sessions_gql.context import Context
+from sessions_gql.db.engine import create_engine, session_factory
+from sessions_gql.db.migrate import migrate
+from sessions_gql.http import BodyLimit, RequestId, healthz, readyz
+from sessions_gql.schema import build_schema
+from sessions_gql.services.deps import Deps
+
+log = logging.getLogger("sessions_gql")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
+
+    def __init__(self, deps: Deps, **kwargs: Any) -> None:
+        super().__init__(build_schema(deps.settings), **kwargs)
+        self.deps = deps
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        viewer, problem = await authenticate(self.deps, request.headers.get("authorization"))
+        request_id = request.scope.get("state", {}).get("request_id")
+        context = Context(deps=self.deps, request=request, viewer_or_none=viewer, auth_error=problem)
+        if request_id:
+            context.request_id = request_id
+        return context
+
+
+def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
+    engine = create_engine(settings)
+    return Deps(engine=engine, sessions=session_factory(engine), clock=clock or Clock(), settings=settings)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_on_start: bool = True
+               ) -> Starlette:
+    settings = settings or get_settings()
+    deps = build_deps(settings, clock)
+    graphql = GraphQLApp(deps, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate_on_start:
+            await migrate(deps.engine)
+        log.info("sessions-gql ready on %s", "SQLite" if settings.is_sqlite else "PostgreSQL")
+        try:
+            yield
+        finally:
+            await deps.engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    return app

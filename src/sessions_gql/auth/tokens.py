@@ -1,0 +1,60 @@
+"""JWT bearer tokens: HS256 with a shared secret, or RS256 verified with a configured public key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import jwt
+
+from sessions_gql.config import Settings
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, forged or expired."""
+
+
+def issue_token(settings: Settings, *, user_id: uuid.UUID, role: str, now: datetime) -> str:
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.token_ttl_minutes)).timestamp()),
+    }
+    if settings.jwt_public_key:
+        if not settings.jwt_private_key:
+            raise RuntimeError("RS256 tokens are issued by the identity provider; no private key configured")
+        return jwt.encode(claims, settings.jwt_private_key, algorithm="RS256")
+    return jwt.encode(claims, settings.signing_secret, algorithm="HS256")
+
+
+def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
+    """The user id the token speaks for. Expiry is checked against the service clock."""
+    key, algorithm = (
+        (settings.jwt_public_key, "RS256") if settings.jwt_public_key else (settings.signing_secret, "HS256")
+    )
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp", "iat"]},
+        )
+        if int(claims["exp"]) <= now.timestamp():
+            raise InvalidToken("token expired")
+        return uuid.UUID(str(claims["sub"]))
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidToken("expected 'Authorization: Bearer <token>'")
+    return value.strip()

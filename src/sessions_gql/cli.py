@@ -1,0 +1,124 @@
+"""`sessions-gql serve | migrate | token | seed | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from sessions_gql.config import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sessions_gql.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                log_level="info", ws="websockets-sansio" if _has_sansio() else "auto")
+    return 0
+
+
+def _has_sansio() -> bool:
+    try:
+        import websockets.sansio  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from sessions_gql.app import build_deps
+    from sessions_gql.db.migrate import migrate
+
+    async def run() -> None:
+        deps = build_deps(get_settings())
+        try:
+            await migrate(deps.engine)
+        finally:
+            await deps.engine.dispose()
+
+    asyncio.run(run())
+    print("migrated to head")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from sessions_gql.app import build_deps
+    from sessions_gql.auth.tokens import issue_token
+    from sessions_gql.db import models as m
+    from sessions_gql.db.migrate import migrate
+    from sessions_gql.services.people import ensure_admin
+
+    async def run() -> str | None:
+        deps = build_deps(get_settings())
+        try:
+            await migrate(deps.engine)
+            if args.role == "ADMIN":
+                await ensure_admin(deps, email=args.email)
+            async with deps.sessions() as db:
+                user = await db.scalar(select(m.User).where(m.User.email == args.email.strip().lower()))
+            if user is None:
+                return None
+            return issue_token(deps.settings, user_id=user.id, role=user.role.value, now=deps.clock.now())
+        finally:
+            await deps.engine.dispose()
+
+    token = asyncio.run(run())
+    if token is None:
+        print(f"no user with email {args.email}; create it first (or pass --role ADMIN)", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from sessions_gql.seed import seed_demo
+
+    if not args.demo:
+        print("nothing to do: pass --demo", file=sys.stderr)
+        return 2
+    print(asyncio.run(seed_demo(get_settings())))
+    return 0
+
+
+def _export_schema(_args: argparse.Namespace) -> int:
+    from sessions_gql.schema import build_schema
+
+    print(str(build_schema(get_settings())))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="sessions-gql", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API (GraphiQL on /graphql)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    token = commands.add_parser("token", help="print a bearer token for a user")
+    token.add_argument("--email", required=True)
+    token.add_argument("--role", choices=["ADMIN"], help="create this admin first if missing")
+    token.set_defaults(run=_token)
+    seed = commands.add_parser("seed", help="load demo data")
+    seed.add_argument("--demo", action="store_true")
+    seed.set_defaults(run=_seed)
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=_export_schema)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    level = logging.INFO if args.command in ("serve", "migrate") else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Settings from the environment: one object, read once."""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("sessions_gql.sqlite3")
+DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-before-production"
+
+
+class Env(str, Enum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SESSIONS_GQL_", extra="ignore")
+
+    env: Env = Env.DEVELOPMENT
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}",
+        validation_alias="DATABASE_URL",
+    )
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = None
+    jwt_issuer: str = "sessions-gql"
+    jwt_audience: str = "sessions-gql"
+    token_ttl_minutes: int = 60 * 24
+    test_clock: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_scheduler: bool = True
+    db_pool_size: int = 10
+    sql_echo: bool = False
+
+    # protection
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+    max_body_bytes: int = 256 * 1024
+    max_page_size: int = 100
+
+    # policy windows (DOMAIN.md defaults)
+    minimum_notice_minutes: int = 120
+    horizon_days: int = 90
+    request_ttl_minutes: int = 24 * 60
+    member_late_window_hours: int = 24
+    provider_late_window_hours: int = 48
+    default_commission_rate: float = 0.10
+    end_grace_minutes: int = 30
+
+    video_base_url: str = "https://meet.example.org"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.env is Env.PRODUCTION:
+            if not (self.jwt_secret or self.jwt_public_key):
+                raise ValueError("production needs SESSIONS_GQL_JWT_SECRET or SESSIONS_GQL_JWT_PUBLIC_KEY")
+            if self.test_clock:
+                raise ValueError("SESSIONS_GQL_TEST_CLOCK is refused in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Env.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def signing_secret(self) -> str:
+        """The HS256 secret; development falls back to a fixed, loudly insecure one."""
+        return self.jwt_secret or DEV_JWT_SECRET
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

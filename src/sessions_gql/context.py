@@ -1,0 +1,61 @@
+"""The GraphQL context: the viewer, the dependencies, one read session and the DataLoaders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db.loaders import Loaders
+from sessions_gql.services.deps import Deps
+
+
+class Unauthenticated(Exception):
+    """No valid token; reported as a top-level error with extensions.code UNAUTHENTICATED."""
+
+    def __init__(self, message: str = "authentication required: send 'Authorization: Bearer <token>'") -> None:
+        super().__init__(message)
+
+
+@dataclass
+class Context:
+    deps: Deps
+    request: Any
+    viewer_or_none: Viewer | None
+    auth_error: str | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _db: AsyncSession | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def viewer(self) -> Viewer:
+        if self.viewer_or_none is None:
+            raise Unauthenticated(self.auth_error or Unauthenticated().args[0])
+        return self.viewer_or_none
+
+    async def db(self) -> AsyncSession:
+        """The request's read session, opened on first use and closed by `close()`."""
+        if self._db is None:
+            self._db = self.deps.sessions()
+        return self._db
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.db)
+        return self._loaders
+
+    def reset_loaders(self) -> None:
+        """Forget cached rows: after a mutation commits, and per subscription event."""
+        self._loaders = None
+        if self._db is not None:
+            self._db.expire_all()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+

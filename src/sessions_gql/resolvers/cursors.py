@@ -1,0 +1,34 @@
+"""Opaque keyset cursors: the sort key of the last row a page showed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from sessions_gql.domain.errors import ValidationError
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps([str(value) for value in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, parts: int, field: str = "after") -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValidationError("that cursor is not one this API gave out", field=field) from None
+    if not isinstance(values, list) or len(values) != parts or not all(isinstance(v, str) for v in values):
+        raise ValidationError("that cursor is not one this API gave out", field=field)
+    return values
+
+
+def page_size(first: int | None, *, maximum: int, field: str = "first") -> int:
+    if first is None:
+        return 20
+    if not 0 <= first <= maximum:
+        raise ValidationError(f"{field} must be between 0 and {maximum}", field=field)
+    return first

@@ -1,0 +1,25 @@
+"""The GraphQL schema: types from this package, resolvers from `resolvers/`, limits from the settings."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from sessions_gql.config import Settings
+from sessions_gql.schema.errors import ErrorPolicy
+from sessions_gql.schema.root import Mutation, Query
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            ErrorPolicy,
+        ],
+        config=StrawberryConfig(auto_camel_case=True),
+    )

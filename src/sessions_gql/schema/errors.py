@@ -1,0 +1,51 @@
+"""How errors leave the API: expected ones with a code, bugs masked and logged with a request id."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from sessions_gql.context import Context, Unauthenticated
+from sessions_gql.domain.errors import DomainError
+
+log = logging.getLogger("sessions_gql.errors")
+SUGGESTION = re.compile(r" Did you mean .*\?$")
+
+
+def _with_code(error: GraphQLError, code: str, message: str | None = None, **extra: object) -> GraphQLError:
+    return GraphQLError(
+        message=message or error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+        path=error.path, original_error=None, extensions={**(error.extensions or {}), "code": code, **extra},
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    """Codes every error; masks unexpected ones; closes the operation's read session."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.close()
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [self._shape(error, context) for error in result.errors]
+
+    def _shape(self, error: GraphQLError, context: Context) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, Unauthenticated):
+            return _with_code(error, "UNAUTHENTICATED")
+        if isinstance(original, DomainError):
+            return _with_code(error, original.code, field=original.field)
+        if original is None or isinstance(original, GraphQLError):
+            if isinstance(context, Context) and context.deps.settings.is_production:
+                return _with_code(error, "GRAPHQL_VALIDATION", SUGGESTION.sub("", error.message))
+            return _with_code(error, "GRAPHQL_VALIDATION")
+        request_id = context.request_id if isinstance(context, Context) else "-"
+        log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+        return _with_code(error, "INTERNAL_SERVER_ERROR", f"Internal server error (request id {request_id})",
+                          requestId=request_id)

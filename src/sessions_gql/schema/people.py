@@ -1,0 +1,341 @@
+"""Users, members, providers, services and wallets as the contract names them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import Private
+
+from sessions_gql.db import models as m
+from sessions_gql.resolvers import ids
+from sessions_gql.schema.common import Money, Node, PageInfo
+from sessions_gql.schema.context import Info
+from sessions_gql.schema.enums import LedgerEntryKind, Modality, ProviderVisibility, Role
+from sessions_gql.services import visibility
+
+if TYPE_CHECKING:
+    from sessions_gql.schema.availability import Availability
+    from sessions_gql.schema.sessions import Note, Session, SessionConnection, SessionFilter
+
+SessionsLazy = Annotated["SessionConnection", strawberry.lazy("sessions_gql.schema.sessions")]
+SessionLazy = Annotated["Session", strawberry.lazy("sessions_gql.schema.sessions")]
+FilterLazy = Annotated["SessionFilter", strawberry.lazy("sessions_gql.schema.sessions")]
+NoteLazy = Annotated["Note", strawberry.lazy("sessions_gql.schema.sessions")]
+AvailabilityLazy = Annotated["Availability", strawberry.lazy("sessions_gql.schema.availability")]
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    return Money(amount=f"{Decimal(amount).quantize(Decimal('0.01'))}", currency=currency)
+
+
+@strawberry.type
+class User(Node):
+    row: Private[m.User]
+    role: Role
+    display_name: str
+    time_zone: str
+
+    @classmethod
+    def of(cls, row: m.User) -> User:
+        return cls(id=strawberry.ID(ids.encode("User", row.id)), row=row, role=row.role,
+                   display_name=row.display_name, time_zone=row.time_zone)
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        viewer = info.context.viewer
+        if viewer.is_admin or viewer.user_id == self.row.id:
+            return self.row.email
+        member = await self.member(info)
+        return self.row.email if member is not None and viewer.is_provider else None
+
+    @strawberry.field
+    async def member(self, info: Info) -> Member | None:
+        row = await info.context.loaders.member_by_user_id.load(self.row.id)
+        if row is None or not await visibility.can_see_member(info.context.viewer, row.id, info.context.loaders):
+            return None
+        return Member.of(row)
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider | None:
+        row = await info.context.loaders.provider_by_user_id.load(self.row.id)
+        return Provider.of(row) if row is not None and visibility.can_see_provider(info.context.viewer, row) else None
+
+
+@strawberry.type
+class LedgerEntry(Node):
+    row: Private[m.LedgerEntry]
+    kind: LedgerEntryKind
+    credits: int
+    sponsored_minutes: int
+    note: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, row: m.LedgerEntry) -> LedgerEntry:
+        return cls(id=strawberry.ID(ids.encode("LedgerEntry", row.id)), row=row, kind=row.kind,
+                   credits=row.credits, sponsored_minutes=row.sponsored_minutes, note=row.note, at=row.at)
+
+    @strawberry.field
+    async def session(self, info: Info) -> SessionLazy | None:
+        from sessions_gql.schema.sessions import load_session
+
+        return await load_session(info, self.row.session_id)
+
+
+@strawberry.type
+class LedgerEntryEdge:
+    cursor: str
+    node: LedgerEntry
+
+
+@strawberry.type
+class LedgerEntryConnection:
+    edges: list[LedgerEntryEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Wallet:
+    member_id: Private[uuid.UUID]
+    available_credits: int
+    held_credits: int
+
+    @strawberry.field
+    async def ledger(self, info: Info, first: int | None = 20, after: str | None = None) -> LedgerEntryConnection:
+        from sessions_gql.resolvers.people import ledger_page
+
+        return await ledger_page(info, member_id=self.member_id, first=first, after=after)
+
+
+@strawberry.type
+class Sponsorship:
+    sponsor: str
+    hours_granted: float
+    hours_remaining: float
+    valid_until: datetime | None
+
+    @classmethod
+    def of(cls, row: m.Sponsorship) -> Sponsorship:
+        return cls(sponsor=row.sponsor, hours_granted=round(row.minutes_granted / 60, 2),
+                   hours_remaining=round((row.minutes_granted - row.minutes_used) / 60, 2),
+                   valid_until=row.valid_until)
+
+
+@strawberry.type
+class Member(Node):
+    row: Private[m.Member]
+    country: str | None
+
+    @classmethod
+    def of(cls, row: m.Member) -> Member:
+        return cls(id=strawberry.ID(ids.encode("Member", row.id)), row=row, country=row.country)
+
+    async def _user(self, info: Info) -> m.User:
+        user = await info.context.loaders.user_by_id.load(self.row.user_id)
+        assert user is not None
+        return user
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        return User.of(await self._user(info))
+
+    @strawberry.field
+    async def display_name(self, info: Info) -> str:
+        return (await self._user(info)).display_name
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        return (await self._user(info)).email
+
+    @strawberry.field
+    async def phone(self, info: Info) -> str | None:
+        return (await self._user(info)).phone
+
+    @strawberry.field
+    async def time_zone(self, info: Info) -> str:
+        return (await self._user(info)).time_zone
+
+    @strawberry.field(description="The member themself and admins.")
+    def wallet(self, info: Info) -> Wallet | None:
+        if not visibility.sees_wallet(info.context.viewer, self.row.id):
+            return None
+        return Wallet(member_id=self.row.id, available_credits=self.row.available_credits,
+                      held_credits=self.row.held_credits)
+
+    async def _sponsorships(self, info: Info) -> list[m.Sponsorship]:
+        rows = await info.context.loaders.sponsorships_by_member_id.load(self.row.id)
+        now = info.context.deps.clock.now()
+        return [row for row in rows if row.valid_until is None or row.valid_until > now]
+
+    @strawberry.field
+    async def sponsorships(self, info: Info) -> list[Sponsorship]:
+        return [Sponsorship.of(row) for row in await self._sponsorships(info)]
+
+    @strawberry.field
+    async def sponsored_hours_remaining(self, info: Info) -> float:
+        rows = await self._sponsorships(info)
+        return round(sum(row.minutes_granted - row.minutes_used for row in rows) / 60, 2)
+
+    @strawberry.field(description="The viewing provider's own notes on this member.")
+    async def private_notes(self, info: Info) -> list[NoteLazy]:
+        from sessions_gql.schema.sessions import notes_on_member
+
+        return await notes_on_member(info, self.row.id)
+
+    @strawberry.field
+    async def sessions(self, info: Info, first: int | None = 20, after: str | None = None,
+                       filter: FilterLazy | None = None) -> SessionsLazy:
+        from sessions_gql.resolvers.sessions import sessions_connection
+
+        return await sessions_connection(info, first=first, after=after, filter=filter, member_id=self.row.id)
+
+
+@strawberry.type
+class Service(Node):
+    row: Private[m.Service]
+    name: str
+    skills: list[str]
+    duration_minutes: int
+    price_credits: int
+    fee: Money
+    modalities: list[Modality]
+    free_initial_consultation: bool
+
+    @classmethod
+    def of(cls, row: m.Service) -> Service:
+        return cls(id=strawberry.ID(ids.encode("Service", row.id)), row=row, name=row.name, skills=list(row.skills),
+                   duration_minutes=row.duration_minutes, price_credits=row.price_credits,
+                   fee=money(row.fee, row.currency), modalities=[Modality(x) for x in row.modalities],
+                   free_initial_consultation=row.free_initial_consultation)
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider:
+        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
+        assert row is not None
+        return Provider.of(row)
+
+
+@strawberry.type
+class ProviderReliability:
+    consecutive_cancellations: int
+    flagged: bool
+    late_cancellations: int
+    average_response_minutes: float | None
+    late_responses: int
+
+
+@strawberry.type
+class Earnings:
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    sessions: int
+    gross: Money
+    commission: Money
+    net: Money
+
+
+@strawberry.type
+class Provider(Node):
+    row: Private[m.Provider]
+    display_name: str
+    bio: str | None
+    time_zone: str
+    visibility: ProviderVisibility
+    commission_rate: float
+
+    @classmethod
+    def of(cls, row: m.Provider) -> Provider:
+        return cls(id=strawberry.ID(ids.encode("Provider", row.id)), row=row, display_name=row.display_name,
+                   bio=row.bio, time_zone=row.time_zone, visibility=row.visibility,
+                   commission_rate=float(row.commission_rate))
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        user = await info.context.loaders.user_by_id.load(self.row.user_id)
+        assert user is not None
+        return User.of(user)
+
+    @strawberry.field
+    async def services(self, info: Info) -> list[Service]:
+        return [Service.of(row) for row in await info.context.loaders.services_by_provider_id.load(self.row.id)]
+
+    @strawberry.field(description="The provider themself and admins.")
+    async def availability(self, info: Info) -> AvailabilityLazy | None:
+        from sessions_gql.schema.availability import availability_of
+
+        if not visibility.is_provider_or_admin(info.context.viewer, self.row.id):
+            return None
+        return await availability_of(info, self.row)
+
+    @strawberry.field
+    def reliability(self) -> ProviderReliability:
+        row = self.row
+        average = float(row.response_minutes_total) / row.response_count if row.response_count else None
+        return ProviderReliability(consecutive_cancellations=row.consecutive_cancellations, flagged=row.flagged,
+                                   late_cancellations=row.late_cancellations,
+                                   average_response_minutes=None if average is None else round(average, 1),
+                                   late_responses=row.late_responses)
+
+    @strawberry.field(description="The provider themself and admins.")
+    async def earnings(self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")],
+                       to: datetime) -> Earnings | None:
+        from sessions_gql.resolvers.people import earnings
+
+        if not visibility.is_provider_or_admin(info.context.viewer, self.row.id):
+            return None
+        return await earnings(info, self.row, start=from_, end=to)
+
+    @strawberry.field(description="The provider themself: a secret iCalendar feed URL.")
+    def calendar_feed_url(self, info: Info) -> str | None:
+        if info.context.viewer.provider_id != self.row.id or not self.row.calendar_token:
+            return None
+        return f"{info.context.deps.settings.public_base_url}/calendar/{self.row.calendar_token}.ics"
+
+    @strawberry.field
+    async def sessions(self, info: Info, first: int | None = 20, after: str | None = None,
+                       filter: FilterLazy | None = None) -> SessionsLazy:
+        from sessions_gql.resolvers.sessions import sessions_connection
+
+        return await sessions_connection(info, first=first, after=after, filter=filter, provider_id=self.row.id)
+
+
+@strawberry.type
+class ProviderEdge:
+    cursor: str
+    node: Provider
+
+
+@strawberry.type
+class ProviderConnection:
+    edges: list[ProviderEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class ProviderFilter:
+    skill: str | None = None
+    modality: Modality | None = None
+    search: str | None = None
+
+
+@strawberry.type
+class Viewer:
+    user: User
+    member: Member | None
+    provider: Provider | None
+
+    @strawberry.field
+    async def unread_notifications(self, info: Info) -> int:
+        from sessions_gql.resolvers.people import unread_counts
+
+        return (await unread_counts(info))[0]
+
+    @strawberry.field
+    async def unread_messages(self, info: Info) -> int:
+        from sessions_gql.resolvers.people import unread_counts
+
+        return (await unread_counts(info))[1]

@@ -1,0 +1,58 @@
+"""The root Query and Mutation: names from the contract, each field one resolver."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from sessions_gql.domain.errors import NotFound
+from sessions_gql.resolvers import availability as availability_r
+from sessions_gql.resolvers import ids
+from sessions_gql.resolvers import people as people_r
+from sessions_gql.resolvers import sessions as sessions_r
+from sessions_gql.schema.common import Node
+from sessions_gql.schema.context import Info
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    type_name, _ = ids.split(id)
+    loaders = {
+        "Member": people_r.member,
+        "Provider": people_r.provider,
+        "Session": sessions_r.session,
+    }
+    loader = loaders.get(type_name)
+    if loader is None:
+        raise NotFound(f"no node with id {id!r}", field="id")
+    return await loader(info, id)  # type: ignore[no-any-return]
+
+
+def server_time(info: Info) -> datetime:
+    return info.context.deps.clock.now()
+
+
+@strawberry.type
+class Query:
+    node = strawberry.field(resolver=node)
+    viewer = strawberry.field(resolver=people_r.viewer)
+    member = strawberry.field(resolver=people_r.member)
+    provider = strawberry.field(resolver=people_r.provider)
+    providers = strawberry.field(resolver=people_r.providers)
+    session = strawberry.field(resolver=sessions_r.session)
+    sessions = strawberry.field(resolver=sessions_r.sessions)
+    available_slots = strawberry.field(resolver=availability_r.available_slots)
+    server_time = strawberry.field(resolver=server_time)
+
+
+@strawberry.type
+class Mutation:
+    create_member = strawberry.mutation(resolver=people_r.create_member)
+    create_provider = strawberry.mutation(resolver=people_r.create_provider)
+    grant_credits = strawberry.mutation(resolver=people_r.grant_credits)
+    grant_sponsorship = strawberry.mutation(resolver=people_r.grant_sponsorship)
+    save_service = strawberry.mutation(resolver=people_r.save_service)
+    set_provider_visibility = strawberry.mutation(resolver=people_r.set_provider_visibility)
+    set_availability = strawberry.mutation(resolver=availability_r.set_availability)
+    add_availability_override = strawberry.mutation(resolver=availability_r.add_availability_override)
+    remove_availability_override = strawberry.mutation(resolver=availability_r.remove_availability_override)

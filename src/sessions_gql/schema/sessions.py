@@ -1,0 +1,311 @@
+"""Sessions, their timeline and notes as the contract names them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import strawberry
+from strawberry import Private
+
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import Modality as ModalityEnum
+from sessions_gql.domain.enums import SessionStatus as StatusEnum
+from sessions_gql.resolvers import ids
+from sessions_gql.schema.common import Money, Node, PageInfo
+from sessions_gql.schema.context import Info
+from sessions_gql.schema.enums import (
+    CancellationReason,
+    DeclineReason,
+    Funding,
+    Modality,
+    Party,
+    PaymentStatus,
+    Role,
+    SessionStatus,
+    SessionView,
+    TimelineEventType,
+)
+from sessions_gql.schema.people import Member, Provider, Service, User, money
+from sessions_gql.services import visibility
+
+VIDEO_VISIBLE_BEFORE = timedelta(minutes=15)
+
+
+@strawberry.type
+class Approvals:
+    member: bool
+    provider: bool
+
+
+@strawberry.type
+class TimeProposal:
+    starts_at: datetime
+    ends_at: datetime
+    proposed_by: Party
+    proposed_at: datetime
+
+
+@strawberry.type
+class Cancellation:
+    by: Role
+    reason: CancellationReason | None
+    note: str | None
+    at: datetime
+    late: bool
+
+
+@strawberry.type
+class VideoRoom:
+    provider: str
+    join_url: str
+
+
+@strawberry.type
+class Note(Node):
+    row: Private[m.Note]
+    body: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: m.Note) -> Note:
+        return cls(id=strawberry.ID(ids.encode("Note", row.id)), row=row, body=row.body, at=row.at)
+
+    @strawberry.field
+    async def author(self, info: Info) -> User:
+        user = await info.context.loaders.user_by_id.load(self.row.author_user_id)
+        assert user is not None
+        return User.of(user)
+
+    @strawberry.field
+    async def session(self, info: Info) -> Session | None:
+        return await load_session(info, self.row.session_id)
+
+
+@strawberry.type
+class TimelineEvent(Node):
+    row: Private[m.TimelineEvent]
+    type: TimelineEventType
+    actor_role: Role | None
+    at: datetime
+    from_status: SessionStatus | None
+    to_status: SessionStatus | None
+    reason: str | None
+    note: str | None
+    previous_starts_at: datetime | None
+    new_starts_at: datetime | None
+    credits: int | None
+
+    @classmethod
+    def of(cls, row: m.TimelineEvent) -> TimelineEvent:
+        return cls(
+            id=strawberry.ID(ids.encode("TimelineEvent", row.id)), row=row, type=row.type,
+            actor_role=row.actor_role, at=row.at, from_status=row.from_status, to_status=row.to_status,
+            reason=row.reason, note=row.note, previous_starts_at=row.previous_starts_at,
+            new_starts_at=row.new_starts_at, credits=row.credits,
+        )
+
+    @strawberry.field(description="Resume a subscription after this event.")
+    def cursor(self) -> str:
+        from sessions_gql.resolvers.cursors import encode_cursor
+
+        return encode_cursor(self.row.position if self.row.position is not None else f"i{self.row.id}")
+
+    @strawberry.field
+    async def session(self, info: Info) -> Session:
+        found = await load_session(info, self.row.session_id)
+        assert found is not None
+        return found
+
+    @strawberry.field
+    async def actor(self, info: Info) -> User | None:
+        if self.row.actor_user_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(self.row.actor_user_id)
+        return User.of(user) if user is not None else None
+
+
+@strawberry.type
+class TimelineEventEdge:
+    cursor: str
+    node: TimelineEvent
+
+
+@strawberry.type
+class TimelineEventConnection:
+    edges: list[TimelineEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Session(Node):
+    row: Private[m.Session]
+    status: SessionStatus
+    skill: str | None
+    modality: Modality
+    location: str | None
+    starts_at: datetime
+    ends_at: datetime
+    price_credits: int
+    funding: Funding | None
+    payment_status: PaymentStatus
+    refunded_credits: int
+    decline_reason: DeclineReason | None
+    decline_note: str | None
+    no_show_party: Party | None
+    member_note: str | None
+    member_joined_at: datetime | None
+    member_late_minutes: int | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_by: Role
+    created_at: datetime
+    respond_by: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, row: m.Session) -> Session:
+        return cls(
+            id=strawberry.ID(ids.encode("Session", row.id)), row=row, status=row.status, skill=row.skill,
+            modality=row.modality, location=row.location, starts_at=row.starts_at, ends_at=row.ends_at,
+            price_credits=row.price_credits, funding=row.funding, payment_status=row.payment_status,
+            refunded_credits=row.refunded_credits, decline_reason=row.decline_reason,
+            decline_note=row.decline_note, no_show_party=row.no_show_party, member_note=row.member_note,
+            member_joined_at=row.member_joined_at, member_late_minutes=row.member_late_minutes,
+            started_at=row.started_at, ended_at=row.ended_at, created_by=row.created_by,
+            created_at=row.created_at, respond_by=row.respond_by, version=row.version,
+        )
+
+    @strawberry.field
+    async def member(self, info: Info) -> Member:
+        row = await info.context.loaders.member_by_id.load(self.row.member_id)
+        assert row is not None
+        return Member.of(row)
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider:
+        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
+        assert row is not None
+        return Provider.of(row)
+
+    @strawberry.field
+    async def service(self, info: Info) -> Service:
+        row = await info.context.loaders.service_by_id.load(self.row.service_id)
+        assert row is not None
+        return Service.of(row)
+
+    @strawberry.field
+    def duration_minutes(self) -> int:
+        return int((self.row.ends_at - self.row.starts_at).total_seconds() // 60)
+
+    @strawberry.field(description="PHONE sessions, for the provider (and admins): the member's phone.")
+    async def phone_number(self, info: Info) -> str | None:
+        if self.row.modality is not ModalityEnum.PHONE:
+            return None
+        if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
+            return None
+        member = await info.context.loaders.member_by_id.load(self.row.member_id)
+        user = await info.context.loaders.user_by_id.load(member.user_id) if member else None
+        return user.phone if user else None
+
+    @strawberry.field
+    def fee(self) -> Money:
+        return money(self.row.fee, self.row.currency)
+
+    @strawberry.field(description="The provider and admins.")
+    def provider_earnings(self, info: Info) -> Money | None:
+        if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
+            return None
+        return money(self.row.provider_earnings, self.row.currency)
+
+    @strawberry.field
+    def approvals(self) -> Approvals:
+        return Approvals(member=self.row.approved_by_member, provider=self.row.approved_by_provider)
+
+    @strawberry.field
+    def awaiting_response_from(self) -> Party | None:
+        row = self.row
+        if row.status is StatusEnum.AWAITING_APPROVAL:
+            return Party.PROVIDER if not row.approved_by_provider else Party.MEMBER  # type: ignore[return-value]
+        if row.status is StatusEnum.RESCHEDULING and row.proposal_by is not None:
+            return Party.PROVIDER if row.proposal_by.value == "MEMBER" else Party.MEMBER  # type: ignore[return-value]
+        return None
+
+    @strawberry.field
+    def proposal(self) -> TimeProposal | None:
+        row = self.row
+        if row.proposal_starts_at is None or row.proposal_ends_at is None or row.proposal_by is None:
+            return None
+        assert row.proposal_at is not None
+        return TimeProposal(starts_at=row.proposal_starts_at, ends_at=row.proposal_ends_at,
+                            proposed_by=row.proposal_by, proposed_at=row.proposal_at)
+
+    @strawberry.field
+    def cancellation(self) -> Cancellation | None:
+        row = self.row
+        if row.cancelled_by is None or row.cancelled_at is None:
+            return None
+        return Cancellation(by=row.cancelled_by, reason=row.cancellation_reason, note=row.cancellation_note,
+                            at=row.cancelled_at, late=bool(row.cancellation_late))
+
+    @strawberry.field(description="The provider's own notes; never shown to the member.")
+    async def private_notes(self, info: Info) -> list[Note]:
+        from sessions_gql.resolvers.sessions import session_notes
+
+        return await session_notes(info, self.row)
+
+    @strawberry.field(description="Parties only, from 15 minutes before start until the end.")
+    def video_room(self, info: Info) -> VideoRoom | None:
+        row, viewer = self.row, info.context.viewer
+        if row.video_room_url is None or viewer.is_admin:
+            return None
+        now = info.context.deps.clock.now()
+        if not (row.starts_at - VIDEO_VISIBLE_BEFORE <= now < row.ends_at):
+            return None
+        return VideoRoom(provider="jitsi", join_url=row.video_room_url)
+
+    @strawberry.field
+    async def timeline(self, info: Info, first: int | None = 50, after: str | None = None) -> TimelineEventConnection:
+        from sessions_gql.resolvers.sessions import timeline_page
+
+        return await timeline_page(info, self.row.id, first=first, after=after)
+
+
+@strawberry.type
+class SessionEdge:
+    cursor: str
+    node: Session
+
+
+@strawberry.type
+class SessionConnection:
+    edges: list[SessionEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class SessionFilter:
+    view: SessionView | None = None
+    statuses: list[SessionStatus] | None = None
+    member_id: strawberry.ID | None = None
+    provider_id: strawberry.ID | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+
+
+async def load_session(info: Info, session_id: uuid.UUID | None) -> Session | None:
+    """The session if the viewer is party to it (or an admin); otherwise None."""
+    if session_id is None:
+        return None
+    row = await info.context.loaders.session_by_id.load(session_id)
+    if row is None or not visibility.can_see_session(info.context.viewer, row):
+        return None
+    return Session.of(row)
+
+
+async def notes_on_member(info: Info, member_id: uuid.UUID) -> list[Note]:
+    from sessions_gql.resolvers.sessions import member_notes
+
+    return await member_notes(info, member_id)
+

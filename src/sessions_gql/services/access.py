@@ -1,0 +1,26 @@
+"""Who may act for whom. Raise Forbidden/NotFound; never reveal another person's data."""
+
+from __future__ import annotations
+
+import uuid
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.domain.errors import Forbidden, ValidationError
+
+
+def require_admin(viewer: Viewer) -> None:
+    if not viewer.is_admin:
+        raise Forbidden("only admins may do this")
+
+
+def acting_provider(viewer: Viewer, provider_id: uuid.UUID | None) -> uuid.UUID:
+    """The provider a provider-or-admin mutation acts for: the viewer's own, or the one an admin names."""
+    if viewer.is_admin:
+        if provider_id is None:
+            raise ValidationError("admins must name the provider", field="providerId")
+        return provider_id
+    if viewer.is_provider and viewer.provider_id is not None:
+        if provider_id is not None and provider_id != viewer.provider_id:
+            raise Forbidden("providers may only change their own profile", field="providerId")
+        return viewer.provider_id
+    raise Forbidden("only providers and admins may do this")

@@ -1,0 +1,119 @@
+"""Use cases for accounts: members, providers, admins, provider visibility."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.db.types import uuid7
+from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain import validation as v
+from sessions_gql.domain.enums import ProviderVisibility, Role
+from sessions_gql.domain.errors import Forbidden, NotFound, ValidationError
+from sessions_gql.services.access import acting_provider, require_admin
+from sessions_gql.services.deps import Deps
+
+
+@dataclass(frozen=True)
+class NewMember:
+    email: str
+    display_name: str
+    time_zone: str
+    phone: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class NewProvider:
+    email: str
+    display_name: str
+    time_zone: str
+    bio: str | None = None
+    commission_rate: float | None = None
+
+
+async def _new_user(uow: UnitOfWork, deps: Deps, *, role: Role, email: str, name: str | None, tz: str,
+                    phone: str | None = None) -> m.User:
+    address = v.email(email)
+    taken = await uow.session.scalar(select(m.User.id).where(m.User.email == address))
+    if taken is not None:
+        raise ValidationError(f"{address} already has an account", field="email")
+    user = m.User(
+        id=uuid7(), role=role, email=address,
+        display_name=v.text(name, field="displayName", max_length=200),
+        time_zone=v.time_zone(tz), phone=v.phone(phone), email_preferences={},
+        created_at=deps.clock.now(),
+    )
+    uow.session.add(user)
+    await uow.session.flush()
+    return user
+
+
+async def create_member(deps: Deps, *, viewer: Viewer, command: NewMember) -> uuid.UUID:
+    require_admin(viewer)
+    async with deps.uow() as uow:
+        user = await _new_user(uow, deps, role=Role.MEMBER, email=command.email, name=command.display_name,
+                               tz=command.time_zone, phone=command.phone)
+        member = m.Member(id=uuid7(), user_id=user.id, country=v.country(command.country),
+                          available_credits=0, held_credits=0, created_at=user.created_at)
+        uow.session.add(member)
+        await uow.commit()
+        return member.id
+
+
+async def create_provider(deps: Deps, *, viewer: Viewer, command: NewProvider) -> uuid.UUID:
+    require_admin(viewer)
+    settings = deps.settings
+    rate = settings.default_commission_rate if command.commission_rate is None else command.commission_rate
+    async with deps.uow() as uow:
+        user = await _new_user(uow, deps, role=Role.PROVIDER, email=command.email, name=command.display_name,
+                               tz=command.time_zone)
+        provider = m.Provider(
+            id=uuid7(), user_id=user.id, display_name=user.display_name,
+            bio=v.text(command.bio, field="bio", max_length=5000, required=False),
+            time_zone=user.time_zone, visibility=ProviderVisibility.ACTIVE,
+            commission_rate=v.rate(rate, field="commissionRate"), buffer_minutes=0,
+            minimum_notice_minutes=settings.minimum_notice_minutes, horizon_days=settings.horizon_days,
+            consecutive_cancellations=0, late_cancellations=0, flagged=False, response_count=0,
+            response_minutes_total=0, late_responses=0, created_at=user.created_at,
+        )
+        uow.session.add(provider)
+        await uow.commit()
+        return provider.id
+
+
+async def ensure_admin(deps: Deps, *, email: str, display_name: str | None = None) -> uuid.UUID:
+    """The admin with this email, created first if missing (for `sessions-gql token --role ADMIN`)."""
+    async with deps.uow() as uow:
+        address = v.email(email)
+        user = await uow.session.scalar(select(m.User).where(m.User.email == address))
+        if user is not None:
+            if user.role is not Role.ADMIN:
+                raise ValidationError(f"{address} is a {user.role.value}, not an admin", field="email")
+            return user.id
+        user = await _new_user(uow, deps, role=Role.ADMIN, email=address,
+                               name=display_name or address.split("@")[0], tz="UTC")
+        await uow.commit()
+        return user.id
+
+
+async def set_visibility(
+    deps: Deps, *, viewer: Viewer, visibility: ProviderVisibility, provider_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """A provider goes on a break (INVISIBLE) or comes back (ACTIVE); only admins deactivate or reactivate."""
+    provider_id = acting_provider(viewer, provider_id)
+    async with deps.uow() as uow:
+        provider = await uow.session.get(m.Provider, provider_id, with_for_update=True)
+        if provider is None:
+            raise NotFound("no such provider")
+        if not viewer.is_admin and (
+            visibility is ProviderVisibility.DEACTIVATED or provider.visibility is ProviderVisibility.DEACTIVATED
+        ):
+            raise Forbidden("a deactivated account is reactivated by an admin", field="visibility")
+        provider.visibility = visibility
+        await uow.commit()
+        return provider.id

@@ -1,0 +1,126 @@
+"""Read side of sessions: the lists every dashboard shows, keyset-paginated, scoped to the viewer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import OPEN_STATUSES, Party, SessionStatus
+
+S = m.Session
+UPCOMING = (SessionStatus.CONFIRMED, SessionStatus.RESCHEDULING, SessionStatus.IN_PROGRESS)
+PAST = (
+    SessionStatus.COMPLETED,
+    SessionStatus.NO_SHOW,
+    SessionStatus.CANCELLED,
+    SessionStatus.DECLINED,
+    SessionStatus.EXPIRED,
+)
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    view: str | None = None
+    statuses: tuple[SessionStatus, ...] = ()
+    member_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    has_next: bool
+    total: int | None = None
+
+
+def _scope(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_admin:
+        return true()
+    if viewer.member_id is not None:
+        return S.member_id == viewer.member_id
+    if viewer.provider_id is not None:
+        return S.provider_id == viewer.provider_id
+    return false()
+
+
+def _awaiting(party: Party) -> ColumnElement[bool]:
+    """Sessions waiting for `party`: an unanswered request or proposal, or the other side's new time."""
+    approved = S.approved_by_member if party is Party.MEMBER else S.approved_by_provider
+    other = Party.PROVIDER if party is Party.MEMBER else Party.MEMBER
+    return or_(
+        and_(S.status == SessionStatus.AWAITING_APPROVAL, approved.is_(False)),
+        and_(S.status == SessionStatus.RESCHEDULING, S.proposal_by == other),
+    )
+
+
+def _view(view: str, viewer: Viewer, now: datetime) -> ColumnElement[bool]:
+    if view == "UPCOMING":
+        return and_(S.status.in_(UPCOMING), S.ends_at > now)
+    if view == "ONGOING":
+        return S.status == SessionStatus.IN_PROGRESS
+    if view == "PAST":
+        return S.status.in_(PAST)
+    mine = Party.MEMBER if viewer.member_id is not None else Party.PROVIDER
+    if viewer.is_admin:
+        return or_(_awaiting(Party.MEMBER), _awaiting(Party.PROVIDER))
+    theirs = Party.PROVIDER if mine is Party.MEMBER else Party.MEMBER
+    return _awaiting(mine if view == "AWAITING_MY_RESPONSE" else theirs)
+
+
+def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [_scope(viewer)]
+    if query.view is not None:
+        conditions.append(_view(query.view, viewer, now))
+    if query.statuses:
+        conditions.append(S.status.in_(query.statuses))
+    if query.member_id is not None:
+        conditions.append(S.member_id == query.member_id)
+    if query.provider_id is not None:
+        conditions.append(S.provider_id == query.provider_id)
+    if query.starts_after is not None:
+        conditions.append(S.starts_at >= query.starts_after)
+    if query.starts_before is not None:
+        conditions.append(S.starts_at < query.starts_before)
+    return conditions
+
+
+def newest_first(query: SessionQuery) -> bool:
+    return query.view == "PAST"
+
+
+async def sessions_page(
+    db: AsyncSession,
+    *,
+    viewer: Viewer,
+    query: SessionQuery,
+    now: datetime,
+    first: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Page:
+    conditions = session_conditions(viewer, query, now)
+    descending = newest_first(query)
+    keyset = list(conditions)
+    if after is not None:
+        key = (S.starts_at, S.id)
+        keyset.append(
+            or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
+            if descending
+            else or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
+        )
+    order = (S.starts_at.desc(), S.id.desc()) if descending else (S.starts_at.asc(), S.id.asc())
+    rows = list((await db.scalars(select(S).where(*keyset).order_by(*order).limit(first + 1))).all())
+    total = await db.scalar(select(func.count()).select_from(S).where(*conditions))
+    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+
+
+def holds_slot(status: SessionStatus) -> bool:
+    return status in OPEN_STATUSES

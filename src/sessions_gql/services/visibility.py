@@ -1,0 +1,38 @@
+"""Who may see what (DOMAIN.md "Parties and accounts"). What a viewer may not see is null or NOT_FOUND."""
+
+from __future__ import annotations
+
+import uuid
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.db.loaders import Loaders
+from sessions_gql.domain.enums import ProviderVisibility
+
+
+async def can_see_member(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
+    """Themself, admins, and providers who share a session (past or future) with the member."""
+    if viewer.is_admin or viewer.member_id == member_id:
+        return True
+    if viewer.provider_id is None:
+        return False
+    return await loaders.shares_session.load((viewer.provider_id, member_id))
+
+
+def can_see_session(viewer: Viewer, session: m.Session) -> bool:
+    return viewer.is_admin or session.member_id == viewer.member_id or session.provider_id == viewer.provider_id
+
+
+def sees_wallet(viewer: Viewer, member_id: uuid.UUID) -> bool:
+    return viewer.is_admin or viewer.member_id == member_id
+
+
+def is_provider_or_admin(viewer: Viewer, provider_id: uuid.UUID) -> bool:
+    return viewer.is_admin or viewer.provider_id == provider_id
+
+
+def can_see_provider(viewer: Viewer, provider: m.Provider) -> bool:
+    """Profiles are public to signed-in users; a deactivated one only to itself and admins."""
+    if provider.visibility is not ProviderVisibility.DEACTIVATED:
+        return True
+    return is_provider_or_admin(viewer, provider.id)
