@@ -7,9 +7,6 @@ from datetime import datetime, time
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
-
-from sessions_gql.db import models as m
 from sessions_gql.domain.errors import Interval, NotFound
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.errors import result_or_error
@@ -64,14 +61,8 @@ async def _success(info: Info, provider_id: uuid.UUID) -> AvailabilitySuccess:
 
 async def overrides_of(info: Info, provider_id: uuid.UUID, *, start: datetime | None, end: datetime | None
                        ) -> list[t.AvailabilityOverride]:
-    O = m.AvailabilityOverride
-    query = select(O).where(O.provider_id == provider_id)
-    if start is not None:
-        query = query.where(O.ends_at > start)
-    if end is not None:
-        query = query.where(O.starts_at < end)
-    db = await info.context.db()
-    return [t.AvailabilityOverride.of(row) for row in (await db.scalars(query.order_by(O.starts_at))).all()]
+    rows = await service.overrides_between(await info.context.db(), provider_id=provider_id, start=start, end=end)
+    return [t.AvailabilityOverride.of(row) for row in rows]
 
 
 async def available_slots(info: Info, provider_id: strawberry.ID, service_id: strawberry.ID,

@@ -71,6 +71,16 @@ async def held_intervals(db: AsyncSession, *, window: Interval, provider_id: uui
     return [Interval(starts_at=row.starts_at, ends_at=row.ends_at) for row in rows]
 
 
+async def overrides_between(db: AsyncSession, *, provider_id: uuid.UUID, start: datetime | None,
+                            end: datetime | None) -> list[m.AvailabilityOverride]:
+    query = select(m.AvailabilityOverride).where(m.AvailabilityOverride.provider_id == provider_id)
+    if start is not None:
+        query = query.where(m.AvailabilityOverride.ends_at > start)
+    if end is not None:
+        query = query.where(m.AvailabilityOverride.starts_at < end)
+    return list((await db.scalars(query.order_by(m.AvailabilityOverride.starts_at))).all())
+
+
 async def _provider_for_update(deps_session: AsyncSession, provider_id: uuid.UUID) -> m.Provider:
     provider = await deps_session.get(m.Provider, provider_id, with_for_update=True)
     if provider is None:
@@ -86,7 +96,8 @@ async def set_availability(deps: Deps, *, viewer: Viewer, draft: AvailabilityDra
     async with deps.uow() as uow:
         provider = await _provider_for_update(uow.session, provider_id)
         buffer = provider.buffer_minutes if draft.buffer_minutes is None else draft.buffer_minutes
-        notice = provider.minimum_notice_minutes if draft.minimum_notice_minutes is None else draft.minimum_notice_minutes
+        notice = draft.minimum_notice_minutes
+        notice = provider.minimum_notice_minutes if notice is None else notice
         horizon = provider.horizon_days if draft.horizon_days is None else draft.horizon_days
         av.validate_policy_numbers(buffer_minutes=buffer, minimum_notice_minutes=notice, horizon_days=horizon)
         provider.time_zone, provider.buffer_minutes = draft.time_zone, buffer
