@@ -37,7 +37,8 @@ MIGRATED_TEMPLATE = "migrated_template"
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, jwt_secret=TEST_SECRET, test_clock=True, **overrides)
+    values: dict[str, Any] = {"token_ttl_minutes": 60 * 24 * 365, **overrides}  # tests move the clock by days
+    return Settings(database_url=database_url, jwt_secret=TEST_SECRET, test_clock=True, **values)
 
 
 @pytest.fixture(scope="session")

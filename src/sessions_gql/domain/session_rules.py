@@ -8,11 +8,17 @@ A guard checks, in this order, and raises the first failure:
 5. the time window (TooEarly / TooLate).
 Arguments (reasons, refund amounts, new times) and funds are checked by the transition itself.
 
-Choices where DOMAIN.md is silent: admins act only where the "who" column says admin (request,
-propose, cancel, refund); confirm, decline, withdraw and cancel-free actions stay with the
-parties. Confirm is refused from `respondBy` on (a request past it is as good as expired);
-decline, withdraw and the answers to a new time are refused from the start. A provider may
-re-propose a DECLINED session whatever its old time was.
+Choices where DOMAIN.md is silent:
+- Admins act only where the "who" column says admin (request, propose, cancel, refund); every
+  other action stays with the parties (an admin is never "the party awaited").
+- Confirm is refused from `respondBy` on (a request past it is as good as expired); decline,
+  withdraw, a new time and the answers to it are refused from the start (the seeds' "if the
+  scheduled start has not yet occurred"). A provider may re-propose a DECLINED session whatever
+  its old time was.
+- Joining twice, or leaving without having joined, is an InvalidTransition; a refund needs
+  captured credits not yet refunded, and never applies to a provider no-show.
+- LEAVE, EXPIRE, EXPIRE_PROPOSAL and PROVIDER_NO_SHOW are steps without a SessionAction, so
+  `allowed_actions` never lists them.
 """
 
 from __future__ import annotations

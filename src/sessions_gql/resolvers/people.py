@@ -152,7 +152,10 @@ async def providers(info: Info, first: int | None = 20, after: str | None = None
     key = None
     if after is not None:
         name, raw_id = decode_cursor(after, parts=2)
-        key = (name, uuid.UUID(raw_id))
+        try:
+            key = (name, uuid.UUID(raw_id))
+        except ValueError:
+            raise ValidationError("that cursor is not one this API gave out", field="after") from None
     wanted = filter or t.ProviderFilter()
     page = await people_queries.providers_page(
         await info.context.db(), viewer=info.context.viewer, first=size, after=key,

@@ -37,9 +37,12 @@ def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
         return None
     starts, raw_id = decode_cursor(after, parts=2)
     try:
-        return datetime.fromisoformat(starts), uuid.UUID(raw_id)
+        key = datetime.fromisoformat(starts), uuid.UUID(raw_id)
     except ValueError:
-        raise ValidationError("that cursor is not one this API gave out", field="after") from None
+        key = None
+    if key is None or key[0].tzinfo is None:
+        raise ValidationError("that cursor is not one this API gave out", field="after")
+    return key
 
 
 async def sessions_connection(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
@@ -9,6 +11,13 @@ from strawberry.schema.config import StrawberryConfig
 from sessions_gql.config import Settings
 from sessions_gql.schema.errors import ErrorPolicy
 from sessions_gql.schema.root import Mutation, Query
+from sessions_gql.schema.scalars import SCALARS
+
+
+@strawberry.type(description="A calendar day in some time zone; carries the contract's Date scalar.")
+class CalendarDay:
+    date: datetime.date
+    time_zone: str
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -21,5 +30,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             ErrorPolicy,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
+        types=[CalendarDay],
     )

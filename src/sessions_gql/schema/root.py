@@ -9,6 +9,7 @@ import strawberry
 from sessions_gql.domain.errors import NotFound
 from sessions_gql.resolvers import availability as availability_r
 from sessions_gql.resolvers import ids
+from sessions_gql.resolvers import lifecycle as lifecycle_r
 from sessions_gql.resolvers import people as people_r
 from sessions_gql.resolvers import sessions as sessions_r
 from sessions_gql.schema.common import Node
@@ -56,3 +57,25 @@ class Mutation:
     set_availability = strawberry.mutation(resolver=availability_r.set_availability)
     add_availability_override = strawberry.mutation(resolver=availability_r.add_availability_override)
     remove_availability_override = strawberry.mutation(resolver=availability_r.remove_availability_override)
+    request_session = strawberry.mutation(resolver=lifecycle_r.request_session)
+    propose_session = strawberry.mutation(resolver=lifecycle_r.propose_session)
+    confirm_session = strawberry.mutation(resolver=lifecycle_r.confirm_session)
+    decline_session = strawberry.mutation(resolver=lifecycle_r.decline_session)
+    withdraw_session = strawberry.mutation(resolver=lifecycle_r.withdraw_session)
+    cancel_session = strawberry.mutation(resolver=lifecycle_r.cancel_session)
+    propose_new_time = strawberry.mutation(resolver=lifecycle_r.propose_new_time)
+    accept_new_time = strawberry.mutation(resolver=lifecycle_r.accept_new_time)
+    reject_new_time = strawberry.mutation(resolver=lifecycle_r.reject_new_time)
+    withdraw_new_time = strawberry.mutation(resolver=lifecycle_r.withdraw_new_time)
+    join_session = strawberry.mutation(resolver=lifecycle_r.join_session)
+    leave_session = strawberry.mutation(resolver=lifecycle_r.leave_session)
+    start_session = strawberry.mutation(resolver=lifecycle_r.start_session)
+    mark_no_show = strawberry.mutation(resolver=lifecycle_r.mark_no_show)
+    undo_no_show = strawberry.mutation(resolver=lifecycle_r.undo_no_show)
+    end_session = strawberry.mutation(resolver=lifecycle_r.end_session)
+    refund_session = strawberry.mutation(resolver=lifecycle_r.refund_session)
+    add_note = strawberry.mutation(resolver=lifecycle_r.add_note)
+    advance_test_clock = strawberry.mutation(
+        resolver=lifecycle_r.advance_test_clock,
+        description="Test clock only (SESSIONS_GQL_TEST_CLOCK, admins): move time forward, running due jobs.",
+    )

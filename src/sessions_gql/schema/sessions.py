@@ -22,6 +22,7 @@ from sessions_gql.schema.enums import (
     Party,
     PaymentStatus,
     Role,
+    SessionAction,
     SessionStatus,
     SessionView,
     TimelineEventType,
@@ -263,6 +264,17 @@ class Session(Node):
         if not (row.starts_at - VIDEO_VISIBLE_BEFORE <= now < row.ends_at):
             return None
         return VideoRoom(provider="jitsi", join_url=row.video_room_url)
+
+    @strawberry.field(description="What the viewer may do now, by the same rules the mutations enforce.")
+    def allowed_actions(self, info: Info) -> list[SessionAction]:
+        from sessions_gql.resolvers.lifecycle import allowed_actions
+
+        return allowed_actions(info, self.row)  # type: ignore[return-value]
+
+    @strawberry.field(description="The newest timeline event (an addition to the contract), batched per page.")
+    async def last_event(self, info: Info) -> TimelineEvent | None:
+        row = await info.context.loaders.last_event_by_session_id.load(self.row.id)
+        return TimelineEvent.of(row) if row is not None else None
 
     @strawberry.field
     async def timeline(self, info: Info, first: int | None = 50, after: str | None = None) -> TimelineEventConnection:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sessions_gql.clock import Clock
 from sessions_gql.config import Settings
 from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain.policy import BookingPolicy
+from sessions_gql.services.video import LinkVideoProvider, VideoProvider
 
 
 @dataclass
@@ -17,6 +21,24 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     settings: Settings
+    video: VideoProvider | None = None
+    policy: BookingPolicy = field(default_factory=BookingPolicy)
+
+    def __post_init__(self) -> None:
+        if self.video is None:
+            self.video = LinkVideoProvider(self.settings.video_base_url)
+        self.policy = policy_from(self.settings)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+
+def policy_from(settings: Settings) -> BookingPolicy:
+    """The booking windows, from the settings (DOMAIN.md defaults unless configured)."""
+    return BookingPolicy(
+        request_ttl=timedelta(minutes=settings.request_ttl_minutes),
+        member_late_window=timedelta(hours=settings.member_late_window_hours),
+        provider_late_window=timedelta(hours=settings.provider_late_window_hours),
+        end_grace=timedelta(minutes=settings.end_grace_minutes),
+        default_commission=Decimal(str(settings.default_commission_rate)),
+    )

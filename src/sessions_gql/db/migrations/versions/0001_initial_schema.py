@@ -313,7 +313,9 @@ def upgrade() -> None:
         sa.Column("held_credits", sa.Integer(), nullable=False),
         sa.Column("held_sponsored_minutes", sa.Integer(), nullable=False),
         sa.Column("captured_credits", sa.Integer(), nullable=False),
+        sa.Column("captured_sponsored_minutes", sa.Integer(), nullable=False),
         sa.Column("refunded_credits", sa.Integer(), nullable=False),
+        sa.Column("refunded_sponsored_minutes", sa.Integer(), nullable=False),
         sa.Column("sponsorship_id", sa.Uuid(), nullable=True),
         sa.Column("fee", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -322,6 +324,7 @@ def upgrade() -> None:
         sa.Column("approved_by_member", sa.Boolean(), nullable=False),
         sa.Column("approved_by_provider", sa.Boolean(), nullable=False),
         sa.Column("respond_by", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("awaiting_since", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("proposal_starts_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("proposal_ends_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
@@ -379,6 +382,8 @@ def upgrade() -> None:
         sa.Column("member_joined_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("member_late_minutes", sa.Integer(), nullable=True),
         sa.Column("provider_joined_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("member_present", sa.Boolean(), nullable=False),
+        sa.Column("provider_present", sa.Boolean(), nullable=False),
         sa.Column("started_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sessions_gql.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(

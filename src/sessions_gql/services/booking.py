@@ -1,0 +1,187 @@
+"""The session mutations, each a small transition handed to `lifecycle`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.db.types import uuid7
+from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain import availability as av
+from sessions_gql.domain import validation as v
+from sessions_gql.domain.enums import Modality, ProviderVisibility
+from sessions_gql.domain.errors import (
+    Forbidden,
+    Interval,
+    NotFound,
+    ProviderUnavailable,
+    SlotUnavailable,
+    TooEarly,
+    TooLate,
+    ValidationError,
+)
+from sessions_gql.domain.events import DomainEvent
+from sessions_gql.domain.session import Session
+from sessions_gql.domain.session_values import SessionTerms
+from sessions_gql.services import availability, funding, lifecycle
+from sessions_gql.services.access import acting_provider
+from sessions_gql.services.deps import Deps
+from sessions_gql.services.session_store import actor_of
+
+
+@dataclass(frozen=True)
+class RequestSession:
+    provider_id: uuid.UUID
+    service_id: uuid.UUID
+    starts_at: datetime
+    modality: Modality
+    skill: str | None = None
+    duration_minutes: int | None = None
+    member_note: str | None = None
+    member_id: uuid.UUID | None = None
+    location: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ProposeSession:
+    member_id: uuid.UUID
+    service_id: uuid.UUID
+    starts_at: datetime
+    duration_minutes: int
+    price_credits: int
+    modality: Modality
+    skill: str | None = None
+    location: str | None = None
+    provider_id: uuid.UUID | None = None
+    idempotency_key: str | None = None
+
+
+async def _service(uow: UnitOfWork, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
+    service = await uow.session.get(m.Service, service_id)
+    if service is None or (provider_id is not None and service.provider_id != provider_id):
+        raise NotFound("no such service for this provider", field="serviceId")
+    return service
+
+
+def _check_offer(service: m.Service, *, modality: Modality, skill: str | None) -> None:
+    if modality.value not in service.modalities:
+        raise ValidationError(f"{service.name} is not offered as {modality.value}", field="modality")
+    if skill is not None and skill not in service.skills:
+        raise ValidationError(f"{service.name} does not cover {skill!r}", field="skill")
+
+
+def _scaled(amount: Decimal | int, service: m.Service, duration: int) -> Decimal:
+    return (Decimal(amount) * duration / service.duration_minutes).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+async def _member(uow: UnitOfWork, member_id: uuid.UUID) -> m.Member:
+    member = await uow.session.get(m.Member, member_id, with_for_update=True)
+    if member is None:
+        raise NotFound("no such member", field="memberId")
+    return member
+
+
+BOOKABILITY = {
+    "TOO_SOON": lambda: TooLate("this time is inside the provider's minimum notice", field="startsAt"),
+    "BEYOND_HORIZON": lambda: TooEarly("this time is beyond how far ahead the provider takes bookings",
+                                       field="startsAt"),
+    "OUTSIDE_AVAILABILITY": lambda: SlotUnavailable("the provider is not available at this time", field="startsAt"),
+    "BUSY": lambda: SlotUnavailable("the provider is already booked at this time", field="startsAt"),
+}
+
+
+async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interval, now: datetime,
+                         except_session: uuid.UUID | None = None) -> None:
+    if provider.visibility is not ProviderVisibility.ACTIVE:
+        raise ProviderUnavailable("this provider is not taking bookings", field="providerId")
+    reach = Interval(interval.starts_at - timedelta(days=1), interval.ends_at + timedelta(days=1))
+    policy = await availability.policy_of(uow.session, provider, window=reach)
+    busy = await availability.held_intervals(uow.session, window=reach, provider_id=provider.id,
+                                             except_session=except_session)
+    reason = av.slot_is_bookable(policy, starts_at=interval.starts_at, ends_at=interval.ends_at, now=now, busy=busy)
+    if reason is not None:
+        raise BOOKABILITY[reason]()
+
+
+def _member_of(viewer: Viewer, member_id: uuid.UUID | None) -> uuid.UUID:
+    if viewer.is_admin:
+        if member_id is None:
+            raise ValidationError("admins must name the member", field="memberId")
+        return member_id
+    if viewer.member_id is None:
+        raise Forbidden("only members, or admins for them, may request a session")
+    if member_id is not None and member_id != viewer.member_id:
+        raise Forbidden("members book for themselves", field="memberId")
+    return viewer.member_id
+
+
+async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession) -> uuid.UUID:
+    member_id = _member_of(viewer, command.member_id)
+    note = v.text(command.member_note, field="memberNote", max_length=2000, required=False)
+    location = v.text(command.location, field="location", max_length=500, required=False)
+
+    async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
+        service = await _service(uow, command.service_id, command.provider_id)
+        _check_offer(service, modality=command.modality, skill=command.skill)
+        provider = await uow.session.get(m.Provider, service.provider_id)
+        assert provider is not None
+        duration = v.duration(command.duration_minutes or service.duration_minutes)
+        interval = Interval(command.starts_at, command.starts_at + timedelta(minutes=duration))
+        if command.starts_at <= now:
+            raise ValidationError("the start must be in the future", field="startsAt")
+        await check_bookable(uow, provider, interval, now)
+        member = await _member(uow, member_id)
+        price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
+        chosen, sponsorship_id = await funding.fund(uow, member=member, provider_id=provider.id, service=service,
+                                                    duration_minutes=duration, price_credits=price, now=now)
+        terms = SessionTerms(member_id=member_id, provider_id=provider.id, service_id=service.id,
+                             modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
+                             price_credits=price, fee=_scaled(service.fee, service, duration),
+                             currency=service.currency, commission_rate=provider.commission_rate,
+                             skill=command.skill, location=location, member_note=note)
+        session, events = Session.request(session_id=uuid7(), terms=terms, actor=actor_of(viewer), funding=chosen,
+                                          now=now, policy=deps.policy)
+        return session, events, sponsorship_id
+
+    payload = {"provider": str(command.provider_id), "service": str(command.service_id),
+               "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
+               "modality": command.modality.value, "skill": command.skill, "note": note, "member": str(member_id)}
+    return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
+                                  operation="requestSession", payload=payload, build=build)
+
+
+async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession) -> uuid.UUID:
+    provider_id = acting_provider(viewer, command.provider_id)
+    location = v.text(command.location, field="location", max_length=500, required=False)
+    if not 0 <= command.price_credits <= v.MAX_CREDITS:
+        raise ValidationError(f"priceCredits must be between 0 and {v.MAX_CREDITS}", field="priceCredits")
+
+    async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
+        service = await _service(uow, command.service_id, provider_id)
+        _check_offer(service, modality=command.modality, skill=command.skill)
+        provider = await uow.session.get(m.Provider, provider_id)
+        assert provider is not None
+        if provider.visibility is ProviderVisibility.DEACTIVATED:
+            raise ProviderUnavailable("a deactivated provider cannot propose sessions", field="providerId")
+        await _member(uow, command.member_id)
+        duration = v.duration(command.duration_minutes)
+        terms = SessionTerms(member_id=command.member_id, provider_id=provider_id, service_id=service.id,
+                             modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
+                             price_credits=command.price_credits, fee=_scaled(service.fee, service, duration),
+                             currency=service.currency, commission_rate=provider.commission_rate,
+                             skill=command.skill, location=location)
+        session, events = Session.propose(session_id=uuid7(), terms=terms, actor=actor_of(viewer), now=now,
+                                          policy=deps.policy)
+        return session, events, None
+
+    payload = {"member": str(command.member_id), "service": str(command.service_id),
+               "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
+               "price": command.price_credits, "modality": command.modality.value, "skill": command.skill,
+               "location": location, "provider": str(provider_id)}
+    return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
+                                  operation="proposeSession", payload=payload, build=build)

@@ -1,0 +1,130 @@
+"""Time-driven transitions: jobs derived from each session's state, claimed with SKIP LOCKED, run once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from sessions_gql.db import models as m
+from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain.enums import SessionStatus
+from sessions_gql.domain.errors import DomainError
+from sessions_gql.domain.policy import BookingPolicy
+from sessions_gql.domain.session import Session
+from sessions_gql.services.deps import Deps
+
+log = logging.getLogger("sessions_gql.scheduler")
+S = SessionStatus
+Handler = Callable[[UnitOfWork, Deps, m.Job, datetime], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+_TRANSITION_KINDS = ("expire", "expire_proposal", "provider_no_show", "auto_complete")
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def wanted_jobs(session: Session, policy: BookingPolicy) -> list[tuple[str, datetime]]:
+    """The time-driven steps this session's state calls for."""
+    jobs: list[tuple[str, datetime]] = []
+    if session.status is S.AWAITING_APPROVAL and session.respond_by is not None:
+        jobs.append(("expire", session.respond_by))
+    if session.status is S.RESCHEDULING:
+        jobs.append(("expire_proposal", session.starts_at))
+    if session.status in (S.CONFIRMED, S.RESCHEDULING):
+        jobs.append(("provider_no_show", session.ends_at + policy.end_grace))
+    if session.status is S.IN_PROGRESS:
+        jobs.append(("auto_complete", session.ends_at + policy.end_grace))
+    return jobs
+
+
+async def sync_jobs(uow: UnitOfWork, session: Session, policy: BookingPolicy, now: datetime) -> None:
+    """Replace the session's pending jobs with the ones its state calls for now."""
+    J = m.Job
+    pending = list((await uow.session.scalars(
+        select(J).where(J.session_id == session.id, J.done_at.is_(None), J.kind.in_(_TRANSITION_KINDS))
+    )).all())
+    wanted = {(kind, at.isoformat()): at for kind, at in wanted_jobs(session, policy)}
+    for job in pending:
+        if (job.kind, job.dedupe_key) not in wanted:
+            await uow.session.delete(job)
+    have = {(job.kind, job.dedupe_key) for job in pending}
+    for (kind, key), at in wanted.items():
+        if (kind, key) not in have:
+            uow.session.add(m.Job(kind=kind, session_id=session.id, dedupe_key=key, run_at=at, payload={},
+                                  attempts=0, created_at=now))
+
+
+async def next_due_at(deps: Deps, *, until: datetime) -> datetime | None:
+    """When the earliest pending job falls due, if that is by `until`."""
+    J = m.Job
+    async with deps.sessions() as db:
+        at = await db.scalar(select(J.run_at).where(J.done_at.is_(None), J.run_at <= until).order_by(J.run_at).limit(1))
+    return at
+
+
+async def run_due(deps: Deps, *, limit: int = 100) -> int:
+    """Run every job due by the clock's now, one transaction each; returns how many ran."""
+    done = 0
+    while done < limit:
+        ran = await _run_one(deps)
+        if not ran:
+            break
+        done += 1
+    return done
+
+
+async def _run_one(deps: Deps) -> bool:
+    now = deps.clock.now()
+    J = m.Job
+    async with deps.uow() as uow:
+        query = (select(J).where(J.done_at.is_(None), J.run_at <= now).order_by(J.run_at, J.id).limit(1)
+                 .with_for_update(skip_locked=True))
+        job = await uow.session.scalar(query)
+        if job is None:
+            return False
+        handler = HANDLERS.get(job.kind)
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for job kind {job.kind!r}")
+            async with uow.session.begin_nested():
+                await handler(uow, deps, job, now)
+        except DomainError as exc:
+            job.last_error = f"skipped: {exc.code}: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - a failing job is recorded and retried, never lost
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            job.attempts += 1
+            job.last_error = f"{type(exc).__name__}: {exc}"
+            job.run_at = now + _backoff(job.attempts)
+            await uow.commit()
+            return True
+        job.done_at = now
+        job.attempts += 1
+        await uow.commit()
+        return True
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 5 * 2 ** min(attempts, 10)))
+
+
+async def run_forever(deps: Deps, *, interval: float = 1.0, stop: asyncio.Event | None = None) -> None:
+    """The worker loop: run what is due, sleep a little, repeat until `stop` is set."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        try:
+            await run_due(deps)
+        except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+            log.exception("scheduler pass failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            continue

@@ -1,0 +1,118 @@
+"""The transitions of an existing session, as `lifecycle.Transition`s built from each mutation's input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import CancellationReason, DeclineReason, Party
+from sessions_gql.domain.errors import Interval, ValidationError
+from sessions_gql.domain.events import DomainEvent
+from sessions_gql.domain.session_values import RefundChoice
+from sessions_gql.services import booking, funding
+from sessions_gql.services.lifecycle import Step, Transition
+
+NOTE_LIMIT = 2000
+
+
+def _note(note: str | None) -> str | None:
+    if note is not None and len(note) > NOTE_LIMIT:
+        raise ValidationError(f"a note is at most {NOTE_LIMIT} characters", field="note")
+    if note is None:
+        return None
+    return note.strip() or None
+
+
+def confirm() -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        chosen = None
+        if step.session.needs_funding and step.session.awaiting_response_from is Party.MEMBER:
+            member = await step.uow.session.get(m.Member, step.row.member_id, with_for_update=True)
+            service = await step.uow.session.get(m.Service, step.row.service_id)
+            assert member is not None and service is not None
+            chosen, sponsorship_id = await funding.fund(
+                step.uow, member=member, provider_id=step.row.provider_id, service=service,
+                duration_minutes=step.session.duration_minutes, price_credits=step.session.price_credits,
+                now=step.now, session_id=step.row.id)
+            step.row.sponsorship_id = sponsorship_id
+        return step.session.confirm(actor=step.actor, now=step.now, policy=step.deps.policy, funding=chosen)
+
+    return apply
+
+
+def decline(reason: DeclineReason, note: str | None) -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        return step.session.decline(actor=step.actor, now=step.now, policy=step.deps.policy, reason=reason,
+                                    note=_note(note))
+
+    return apply
+
+
+def withdraw() -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        return step.session.withdraw(actor=step.actor, now=step.now, policy=step.deps.policy)
+
+    return apply
+
+
+def cancel(*, reason: CancellationReason | None, note: str | None, acknowledge_late: bool,
+           refund: RefundChoice | None) -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        return step.session.cancel(actor=step.actor, now=step.now, policy=step.deps.policy, reason=reason,
+                                   note=_note(note), acknowledge_late=acknowledge_late, refund=refund)
+
+    return apply
+
+
+def propose_new_time(*, starts_at: datetime, duration_minutes: int | None) -> Transition:
+    """A member's new time must fit the provider's availability; a provider may offer any free time."""
+
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        if step.actor.party_of(step.session) is Party.MEMBER:
+            provider = await step.uow.session.get(m.Provider, step.row.provider_id)
+            assert provider is not None
+            length = timedelta(minutes=duration_minutes or step.session.duration_minutes)
+            await booking.check_bookable(step.uow, provider, Interval(starts_at, starts_at + length), step.now,
+                                         except_session=step.row.id)
+        return step.session.propose_new_time(actor=step.actor, now=step.now, policy=step.deps.policy,
+                                             starts_at=starts_at, duration_minutes=duration_minutes)
+
+    return apply
+
+
+def reject_new_time(reason: DeclineReason, note: str | None) -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        return step.session.reject_new_time(actor=step.actor, now=step.now, policy=step.deps.policy,
+                                            reason=reason, note=_note(note))
+
+    return apply
+
+
+def refund(credits: int | None, note: str | None) -> Transition:
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        return step.session.refund(actor=step.actor, now=step.now, policy=step.deps.policy, credits=credits,
+                                   note=_note(note))
+
+    return apply
+
+
+def simple(name: str) -> Transition:
+    """accept_new_time, withdraw_new_time, join, leave, start, mark_no_show, undo_no_show, end."""
+
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        method = getattr(step.session, name)
+        events: list[DomainEvent] = method(actor=step.actor, now=step.now, policy=step.deps.policy)
+        return events
+
+    return apply
+
+
+SIMPLE = ("accept_new_time", "withdraw_new_time", "join", "leave", "start", "mark_no_show", "undo_no_show", "end")

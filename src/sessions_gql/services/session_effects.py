@@ -1,0 +1,185 @@
+"""Turns a transition's domain events into rows: timeline, ledger, notifications, holds, jobs, outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from sessions_gql.db import models as m
+from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain import events as ev
+from sessions_gql.domain.actors import Actor
+from sessions_gql.domain.enums import LedgerEntryKind, Party, ProviderVisibility, TimelineEventType
+from sessions_gql.domain.errors import InsufficientFunds, Interval, ScheduleConflict, SlotUnavailable
+from sessions_gql.domain.reliability import ProviderReliability
+from sessions_gql.domain.session import Session
+from sessions_gql.services import notify
+from sessions_gql.services.deps import Deps
+from sessions_gql.services.session_store import write_back
+
+
+@dataclass
+class Written:
+    """What one transition wrote, for the outbox and the caller."""
+
+    timeline: list[m.TimelineEvent] = field(default_factory=list)
+    notifications: list[m.Notification] = field(default_factory=list)
+
+
+async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: Session,
+                       events: list[ev.DomainEvent], actor: Actor | None, now: datetime) -> Written:
+    written = Written()
+    member = await uow.session.get(m.Member, row.member_id, with_for_update=True)
+    provider = await uow.session.get(m.Provider, row.provider_id, with_for_update=True)
+    assert member is not None and provider is not None
+    for event in events:
+        if isinstance(event, ev.TimelineRecorded):
+            written.timeline.append(_timeline(uow, row, event, now))
+        elif isinstance(event, ev.FundsMoved):
+            await _move_funds(uow, row, member, event, now)
+        elif isinstance(event, ev.VideoRoomRequested):
+            written.timeline += _video(uow, deps, row, event, now)
+    await _reliability(uow, deps, provider, events, now, written, row)
+    write_back(session, row)
+    row.updated_at = now
+    for event in events:
+        if isinstance(event, ev.PartyNotified):
+            user_id = member.user_id if event.party is Party.MEMBER else provider.user_id
+            written.notifications.append(notify.notify(uow, user_id=user_id, kind=event.kind, session=row, now=now))
+    await sync_holds(uow, row, session, actor)
+    return written
+
+
+def _timeline(uow: UnitOfWork, row: m.Session, event: ev.TimelineRecorded, now: datetime) -> m.TimelineEvent:
+    entry = m.TimelineEvent(
+        session_id=row.id, type=event.type, actor_role=event.actor.role if event.actor else None,
+        actor_user_id=event.actor.user_id if event.actor else None, at=now, from_status=event.from_status,
+        to_status=event.to_status, reason=event.reason, note=event.note,
+        previous_starts_at=event.previous_starts_at, new_starts_at=event.new_starts_at, credits=event.credits,
+    )
+    uow.session.add(entry)
+    return entry
+
+
+async def _move_funds(uow: UnitOfWork, row: m.Session, member: m.Member, event: ev.FundsMoved,
+                      now: datetime) -> None:
+    move, kind = event.move, event.move.kind
+    if move.credits:
+        if kind is LedgerEntryKind.HOLD and member.available_credits < move.credits:
+            raise InsufficientFunds(f"{move.credits} credits are needed and {member.available_credits} are available",
+                                    required=move.credits, available=member.available_credits)
+        available, held = {
+            LedgerEntryKind.HOLD: (-move.credits, move.credits),
+            LedgerEntryKind.RELEASE: (move.credits, -move.credits),
+            LedgerEntryKind.CAPTURE: (0, -move.credits),
+            LedgerEntryKind.REFUND: (move.credits, 0),
+        }[kind]
+        member.available_credits += available
+        member.held_credits += held
+    if move.sponsored_minutes:
+        await _move_minutes(uow, row, kind, move.sponsored_minutes)
+    uow.session.add(m.LedgerEntry(member_id=member.id, kind=kind, credits=move.credits,
+                                  sponsored_minutes=move.sponsored_minutes, session_id=row.id,
+                                  sponsorship_id=row.sponsorship_id if move.sponsored_minutes else None,
+                                  note=move.note, at=now))
+
+
+async def _move_minutes(uow: UnitOfWork, row: m.Session, kind: LedgerEntryKind, minutes: int) -> None:
+    """Sponsored minutes held or captured count as used; released or refunded ones come back."""
+    if row.sponsorship_id is None:
+        raise RuntimeError("a sponsored session without its sponsorship")
+    sponsorship = await uow.session.get(m.Sponsorship, row.sponsorship_id, with_for_update=True)
+    assert sponsorship is not None
+    delta = {LedgerEntryKind.HOLD: minutes, LedgerEntryKind.RELEASE: -minutes,
+             LedgerEntryKind.CAPTURE: 0, LedgerEntryKind.REFUND: -minutes}[kind]
+    if sponsorship.minutes_used + delta > sponsorship.minutes_granted:
+        remaining = sponsorship.minutes_granted - sponsorship.minutes_used
+        raise InsufficientFunds("the sponsorship no longer covers this session", required=minutes,
+                                available=remaining)
+    sponsorship.minutes_used += delta
+
+
+def _video(uow: UnitOfWork, deps: Deps, row: m.Session, event: ev.VideoRoomRequested, now: datetime
+           ) -> list[m.TimelineEvent]:
+    video = deps.video
+    assert video is not None
+    if event.action == "create":
+        row.video_room_url = video.create_room(row.id)
+        kind = TimelineEventType.VIDEO_ROOM_CREATED
+    elif event.action == "move" and row.video_room_url:
+        row.video_room_url = video.move_room(row.id, row.video_room_url)
+        return []
+    elif event.action == "cancel" and row.video_room_url:
+        video.cancel_room(row.id, row.video_room_url)
+        row.video_room_url = None
+        kind = TimelineEventType.VIDEO_ROOM_CANCELLED
+    else:
+        return []
+    return [_timeline(uow, row, ev.TimelineRecorded(kind, None), now)]
+
+
+async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events: list[ev.DomainEvent],
+                       now: datetime, written: Written, row: m.Session) -> None:
+    figures = ProviderReliability(
+        consecutive_cancellations=provider.consecutive_cancellations, late_cancellations=provider.late_cancellations,
+        flagged=provider.flagged, response_count=provider.response_count,
+        response_minutes_total=float(provider.response_minutes_total), late_responses=provider.late_responses,
+    )
+    index = 0
+    while index < len(events):  # record_cancellation may append follow-up events; they are handled too
+        event = events[index]
+        index += 1
+        if isinstance(event, ev.ProviderCancelled):
+            events.extend(figures.record_cancellation(late=event.late, policy=deps.policy))
+        elif isinstance(event, ev.ProviderResponded):
+            figures.record_response(minutes=event.minutes, policy=deps.policy)
+        elif isinstance(event, ev.SessionCompleted):
+            figures.record_completed()
+        elif isinstance(event, ev.ProviderDeactivationRequested):
+            provider.visibility = ProviderVisibility.DEACTIVATED
+            for admin_id in await notify.admin_user_ids(uow):
+                written.notifications.append(notify.notify(uow, user_id=admin_id, kind=notify.K.ACCOUNT_DEACTIVATED,
+                                                           session=row, now=now))
+    provider.consecutive_cancellations = figures.consecutive_cancellations
+    provider.late_cancellations = figures.late_cancellations
+    provider.flagged = figures.flagged
+    provider.response_count = figures.response_count
+    provider.response_minutes_total = round(figures.response_minutes_total, 2)
+    provider.late_responses = figures.late_responses
+
+
+async def conflicts(uow: UnitOfWork, *, session: Session, interval: Interval, party: Party) -> list[Interval]:
+    H = m.SlotHold
+    who = H.member_id == session.member_id if party is Party.MEMBER else H.provider_id == session.provider_id
+    query = select(H.starts_at, H.ends_at).where(
+        who, H.session_id != session.id, H.starts_at < interval.ends_at, H.ends_at > interval.starts_at
+    )
+    rows = (await uow.session.execute(query.order_by(H.starts_at))).all()
+    return [Interval(starts_at=r.starts_at, ends_at=r.ends_at) for r in rows]
+
+
+async def sync_holds(uow: UnitOfWork, row: m.Session, session: Session, actor: Actor | None) -> None:
+    """Make the session's slot holds match its state; overlaps are refused before the constraint sees them."""
+    wanted = session.held_intervals()
+    mine = actor.party_of(session) if actor is not None else None
+    for _kind, interval in wanted:
+        for party in (Party.PROVIDER, Party.MEMBER):
+            found = await conflicts(uow, session=session, interval=interval, party=party)
+            if not found:
+                continue
+            if mine is None or mine is party:
+                whose = "your" if mine is party else f"the {party.value.lower()}'s"
+                raise ScheduleConflict(f"this time overlaps {whose} other sessions", conflicts=found,
+                                       field="startsAt")
+            raise SlotUnavailable(f"the {party.value.lower()} is not free at this time", field="startsAt")
+    await uow.session.execute(delete(m.SlotHold).where(m.SlotHold.session_id == row.id))
+    uow.session.add_all(
+        m.SlotHold(session_id=row.id, kind=kind, provider_id=row.provider_id, member_id=row.member_id,
+                   starts_at=interval.starts_at, ends_at=interval.ends_at)
+        for kind, interval in wanted
+    )
+
+
+__all__ = ["Written", "apply_events", "sync_holds"]

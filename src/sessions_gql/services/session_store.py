@@ -1,0 +1,83 @@
+"""Moves a session between its row and the domain entity; loads it locked for a transition."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.domain.actors import Actor
+from sessions_gql.domain.errors import NotFound, StaleVersion
+from sessions_gql.domain.session import Session
+from sessions_gql.domain.session_values import Approvals, Cancellation, Proposal
+
+COPIED = (
+    "member_id", "provider_id", "service_id", "skill", "modality", "location", "starts_at", "ends_at",
+    "price_credits", "fee", "currency", "commission_rate", "status", "created_by", "created_at", "member_note",
+    "respond_by", "awaiting_since", "funding", "payment_status", "held_credits", "held_sponsored_minutes",
+    "captured_credits", "captured_sponsored_minutes", "refunded_credits", "refunded_sponsored_minutes",
+    "decline_reason", "decline_note", "no_show_party", "member_joined_at", "member_late_minutes",
+    "provider_joined_at", "member_present", "provider_present", "started_at", "ended_at", "version",
+)
+
+
+def actor_of(viewer: Viewer) -> Actor:
+    return Actor(role=viewer.role, user_id=viewer.user_id, member_id=viewer.member_id,
+                 provider_id=viewer.provider_id)
+
+
+def to_domain(row: m.Session) -> Session:
+    values = {name: getattr(row, name) for name in COPIED}
+    proposal = None
+    if row.proposal_starts_at and row.proposal_ends_at and row.proposal_by and row.proposal_at:
+        proposal = Proposal(row.proposal_starts_at, row.proposal_ends_at, row.proposal_by, row.proposal_at)
+    cancellation = None
+    if row.cancelled_by is not None and row.cancelled_at is not None:
+        cancellation = Cancellation(by=row.cancelled_by, reason=row.cancellation_reason,
+                                    note=row.cancellation_note, at=row.cancelled_at,
+                                    late=bool(row.cancellation_late))
+    return Session(id=row.id, approvals=Approvals(member=row.approved_by_member, provider=row.approved_by_provider),
+                   proposal=proposal, cancellation=cancellation, **values)
+
+
+def write_back(session: Session, row: m.Session) -> None:
+    """Copy the entity's state onto its row (new or loaded)."""
+    for name in COPIED:
+        setattr(row, name, getattr(session, name))
+    row.approved_by_member, row.approved_by_provider = session.approvals.member, session.approvals.provider
+    proposal = session.proposal
+    row.proposal_starts_at = proposal.starts_at if proposal else None
+    row.proposal_ends_at = proposal.ends_at if proposal else None
+    row.proposal_by = proposal.proposed_by if proposal else None
+    row.proposal_at = proposal.proposed_at if proposal else None
+    cancellation = session.cancellation
+    row.cancelled_by = cancellation.by if cancellation else None
+    row.cancellation_reason = cancellation.reason if cancellation else None
+    row.cancellation_note = cancellation.note if cancellation else None
+    row.cancelled_at = cancellation.at if cancellation else None
+    row.cancellation_late = cancellation.late if cancellation else None
+    row.provider_earnings = session.provider_earnings
+
+
+def new_row(session: Session) -> m.Session:
+    row = m.Session(id=session.id, updated_at=session.created_at)
+    write_back(session, row)
+    return row
+
+
+async def load_for_update(db: AsyncSession, *, session_id: uuid.UUID, viewer: Viewer | None,
+                          expected_version: int | None) -> m.Session:
+    """The session row, locked; NOT_FOUND for sessions the viewer is not party to."""
+    row = await db.get(m.Session, session_id, with_for_update=True, populate_existing=True)
+    visible = row is not None and (
+        viewer is None or viewer.is_admin or row.member_id == viewer.member_id
+        or row.provider_id == viewer.provider_id
+    )
+    if row is None or not visible:
+        raise NotFound("no such session", field="sessionId")
+    if expected_version is not None and expected_version != row.version:
+        raise StaleVersion(f"the session changed: it is at version {row.version}, not {expected_version}",
+                           field="expectedVersion")
+    return row

@@ -1,0 +1,43 @@
+"""What the scheduler does when a session's time comes: expire, drop a stale proposal, close, no-show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sessions_gql.db import models as m
+from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain.errors import NotFound
+from sessions_gql.domain.events import DomainEvent
+from sessions_gql.domain.policy import BookingPolicy
+from sessions_gql.domain.session import Session
+from sessions_gql.services.deps import Deps
+from sessions_gql.services.lifecycle import Step, transition_in
+from sessions_gql.services.scheduler import job_handler
+
+SystemStep = Callable[[Session, datetime, BookingPolicy], list[DomainEvent]]
+
+STEPS: dict[str, SystemStep] = {
+    "expire": lambda s, now, policy: s.expire(now=now, policy=policy),
+    "expire_proposal": lambda s, now, policy: s.expire_proposal(now=now, policy=policy),
+    "provider_no_show": lambda s, now, policy: s.provider_no_show(now=now, policy=policy),
+    "auto_complete": lambda s, now, policy: s.end(actor=None, now=now, policy=policy),
+}
+
+
+def _register(kind: str, step: SystemStep) -> None:
+    async def handle(uow: UnitOfWork, deps: Deps, job: m.Job, now: datetime) -> None:
+        if job.session_id is None:
+            raise NotFound("the job names no session")
+
+        async def apply(context: Step) -> list[DomainEvent]:
+            return step(context.session, context.now, context.deps.policy)
+
+        await transition_in(uow, deps, session_id=job.session_id, viewer=None, expected_version=None, now=now,
+                            apply=apply)
+
+    job_handler(kind)(handle)
+
+
+for _kind, _step in STEPS.items():
+    _register(_kind, _step)
