@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
 from sessions_gql.http import BodyLimit, RequestId, healthz, readyz
 from sessions_gql.schema import build_schema
+from sessions_gql.services import scheduler, system_jobs
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql")
@@ -58,10 +60,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate_on_start:
             await migrate(deps.engine)
-        log.info("sessions-gql ready on %s", "SQLite" if settings.is_sqlite else "PostgreSQL")
+        stop = asyncio.Event()
+        jobs = None
+        if settings.scheduler_in_process:
+            jobs = asyncio.create_task(scheduler.run_forever(deps, stop=stop), name="scheduler")
+        log.info("sessions-gql ready on %s (scheduler %s)", "SQLite" if settings.is_sqlite else "PostgreSQL",
+                 "in-process" if jobs else "in `sessions-gql worker`")
         try:
             yield
         finally:
+            stop.set()
+            if jobs is not None:
+                await jobs
             await deps.engine.dispose()
 
     app = Starlette(
@@ -76,3 +86,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     )
     app.state.deps = deps
     return app
+
+
+__all__ = ["GraphQLApp", "build_deps", "create_app", "system_jobs"]

@@ -1,4 +1,4 @@
-"""`sessions-gql serve | migrate | token | seed | export-schema`."""
+"""`sessions-gql serve | worker | migrate | token | seed | export-schema`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,26 @@ def _migrate(_args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print("migrated to head")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run due jobs until interrupted; safe to run several (jobs are claimed with SKIP LOCKED)."""
+    from sessions_gql.app import build_deps
+    from sessions_gql.services import scheduler, system_jobs
+
+    async def run() -> None:
+        deps = build_deps(get_settings())
+        assert system_jobs.STEPS
+        try:
+            await scheduler.run_forever(deps, interval=args.interval)
+        finally:
+            await deps.engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return 0
     return 0
 
 
@@ -102,6 +122,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    worker = commands.add_parser("worker", help="run time-driven jobs (expiry, no-shows, auto-completion)")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    worker.set_defaults(run=_worker)
     token = commands.add_parser("token", help="print a bearer token for a user")
     token.add_argument("--email", required=True)
     token.add_argument("--role", choices=["ADMIN"], help="create this admin first if missing")
@@ -115,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    level = logging.INFO if args.command in ("serve", "migrate") else logging.WARNING
+    level = logging.INFO if args.command in ("serve", "migrate", "worker") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return int(args.run(args))
 

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     test_clock: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
-    run_scheduler: bool = True
+    run_scheduler: bool | None = None  # None: in-process only for the embedded SQLite default
     db_pool_size: int = 10
     sql_echo: bool = False
 
@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Env.PRODUCTION
+
+    @property
+    def scheduler_in_process(self) -> bool:
+        return self.is_sqlite if self.run_scheduler is None else self.run_scheduler
 
     @property
     def is_sqlite(self) -> bool:

@@ -79,13 +79,6 @@ def _scaled(amount: Decimal | int, service: m.Service, duration: int) -> Decimal
     return (Decimal(amount) * duration / service.duration_minutes).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-async def _member(uow: UnitOfWork, member_id: uuid.UUID) -> m.Member:
-    member = await uow.session.get(m.Member, member_id, with_for_update=True)
-    if member is None:
-        raise NotFound("no such member", field="memberId")
-    return member
-
-
 BOOKABILITY = {
     "TOO_SOON": lambda: TooLate("this time is inside the provider's minimum notice", field="startsAt"),
     "BEYOND_HORIZON": lambda: TooEarly("this time is beyond how far ahead the provider takes bookings",
@@ -128,14 +121,15 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
     async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
         service = await _service(uow, command.service_id, command.provider_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
-        provider = await uow.session.get(m.Provider, service.provider_id)
+        provider, member = await lifecycle.lock_parties(uow, provider_id=service.provider_id, member_id=member_id)
         assert provider is not None
+        if member is None:
+            raise NotFound("no such member", field="memberId")
         duration = v.duration(command.duration_minutes or service.duration_minutes)
         interval = Interval(command.starts_at, command.starts_at + timedelta(minutes=duration))
         if command.starts_at <= now:
             raise ValidationError("the start must be in the future", field="startsAt")
         await check_bookable(uow, provider, interval, now)
-        member = await _member(uow, member_id)
         price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
         chosen, sponsorship_id = await funding.fund(uow, member=member, provider_id=provider.id, service=service,
                                                     duration_minutes=duration, price_credits=price, now=now)
@@ -164,11 +158,12 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
     async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
         service = await _service(uow, command.service_id, provider_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
-        provider = await uow.session.get(m.Provider, provider_id)
+        provider, member = await lifecycle.lock_parties(uow, provider_id=provider_id, member_id=command.member_id)
         assert provider is not None
         if provider.visibility is ProviderVisibility.DEACTIVATED:
             raise ProviderUnavailable("a deactivated provider cannot propose sessions", field="providerId")
-        await _member(uow, command.member_id)
+        if member is None:
+            raise NotFound("no such member", field="memberId")
         duration = v.duration(command.duration_minutes)
         terms = SessionTerms(member_id=command.member_id, provider_id=provider_id, service_id=service.id,
                              modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,

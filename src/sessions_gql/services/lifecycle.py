@@ -46,9 +46,18 @@ async def persist(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: Sessi
     return written
 
 
+async def lock_parties(uow: UnitOfWork, *, provider_id: uuid.UUID, member_id: uuid.UUID
+                       ) -> tuple[m.Provider | None, m.Member | None]:
+    """Lock the provider, then the member: one order everywhere, so concurrent bookings queue, never deadlock."""
+    provider = await uow.session.get(m.Provider, provider_id, with_for_update=True)
+    member = await uow.session.get(m.Member, member_id, with_for_update=True)
+    return provider, member
+
+
 async def transition_in(uow: UnitOfWork, deps: Deps, *, session_id: uuid.UUID, viewer: Viewer | None,
                         expected_version: int | None, now: datetime, apply: Transition) -> m.Session:
     row = await load_for_update(uow.session, session_id=session_id, viewer=viewer, expected_version=expected_version)
+    await lock_parties(uow, provider_id=row.provider_id, member_id=row.member_id)
     session = to_domain(row)
     actor = actor_of(viewer) if viewer is not None else None
     events = await apply(Step(session=session, row=row, actor=actor, now=now, uow=uow, deps=deps))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
@@ -180,6 +181,17 @@ async def sync_holds(uow: UnitOfWork, row: m.Session, session: Session, actor: A
                    starts_at=interval.starts_at, ends_at=interval.ends_at)
         for kind, interval in wanted
     )
+    try:
+        await uow.session.flush()
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        raise SlotUnavailable("another booking took this time a moment ago", field="startsAt") from exc
 
 
-__all__ = ["Written", "apply_events", "sync_holds"]
+def is_overlap_violation(exc: IntegrityError) -> bool:
+    """PostgreSQL's exclusion_violation (23P01) on a slot_holds overlap constraint: a race lost, not a bug."""
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return code == "23P01" or "ex_slot_holds_" in str(original)
+
