@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from sessions_gql.auth.context import authenticate
 from sessions_gql.clock import Clock
@@ -22,6 +24,7 @@ from sessions_gql.context import Context
 from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
 from sessions_gql.http import BodyLimit, RequestId, healthz, readyz
+from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs
 from sessions_gql.services.deps import Deps
@@ -37,12 +40,25 @@ class GraphQLApp(GraphQL[Context, None]):
         self.deps = deps
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if isinstance(request, WebSocket):
+            return Context(deps=self.deps, request=request, viewer_or_none=None)
         viewer, problem = await authenticate(self.deps, request.headers.get("authorization"))
         request_id = request.scope.get("state", {}).get("request_id")
         context = Context(deps=self.deps, request=request, viewer_or_none=viewer, auth_error=problem)
         if request_id:
             context.request_id = request_id
         return context
+
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+        """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization") if isinstance(params, dict) else None
+        viewer, _problem = await authenticate(self.deps, header if isinstance(header, str) else None)
+        if viewer is None:
+            raise ConnectionRejectionError({"message": "a valid bearer token is required"})
+        context.viewer_or_none = viewer
+        return None
 
 
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
@@ -54,12 +70,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                ) -> Starlette:
     settings = settings or get_settings()
     deps = build_deps(settings, clock)
-    graphql = GraphQLApp(deps, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15)
+    graphql = GraphQLApp(deps, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
+    realtime = Realtime(deps)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate_on_start:
             await migrate(deps.engine)
+        await realtime.start()
         stop = asyncio.Event()
         jobs = None
         if settings.scheduler_in_process:
@@ -72,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             stop.set()
             if jobs is not None:
                 await jobs
+            await realtime.stop()
             await deps.engine.dispose()
 
     app = Starlette(
@@ -85,6 +105,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         lifespan=lifespan,
     )
     app.state.deps = deps
+    app.state.realtime = realtime
+    if settings.redis_url:
+        app.state.redis_ping = realtime.hub.ping
     return app
 
 

@@ -27,6 +27,7 @@ class Context:
     viewer_or_none: Viewer | None
     auth_error: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connection_params: dict[str, Any] | None = None
     _db: AsyncSession | None = None
     _loaders: Loaders | None = None
 

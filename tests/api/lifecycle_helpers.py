@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.harness.app import Api, Person
@@ -69,3 +70,102 @@ async def world(api: Api, *, credits: int = 200, free_consultation: bool = False
 
 def types(session: dict[str, Any]) -> list[str]:
     return [edge["node"]["type"] for edge in session["timeline"]["edges"]]
+
+
+# ---------------------------------------------------------------- additions for the test_lifecycle_<area> files
+
+DAY0 = datetime(2026, 11, 23, tzinfo=UTC)  # Monday; START is DAY0 08:00 UTC (London = UTC in November)
+VIEW_FIELDS = f"""{SESSION_FIELDS}
+  location phoneNumber memberJoinedAt memberLateMinutes declineReason declineNote createdBy
+  providerEarnings {{ amount currency }} videoRoom {{ joinUrl }} privateNotes {{ body }}
+  timelineDetail: timeline(first: 50) {{ edges {{ node {{ type actorRole reason note previousStartsAt
+    newStartsAt }} }} }}
+"""
+VIEW = f"query($id: ID!) {{ session(id: $id) {{ {VIEW_FIELDS} }} }}"
+ADVANCE = "mutation($minutes: Int!) { advanceTestClock(minutes: $minutes) }"
+PROVIDER_STATE = """query($id: ID!) { provider(id: $id) { visibility
+  reliability { consecutiveCancellations flagged lateCancellations averageResponseMinutes lateResponses } } }"""
+MEMBER_SESSIONS = "query($id: ID!) { member(id: $id) { sessions(first: 50) { totalCount } } }"
+CONFIRM = action("confirmSession")
+DECLINE = action("declineSession", "DeclineSessionInput")
+WITHDRAW = action("withdrawSession")
+CANCEL = action("cancelSession", "CancelSessionInput")
+PROPOSE_NEW_TIME = action("proposeNewTime", "ProposeNewTimeInput")
+ACCEPT_NEW_TIME = action("acceptNewTime")
+REJECT_NEW_TIME = action("rejectNewTime", "RejectNewTimeInput")
+WITHDRAW_NEW_TIME = action("withdrawNewTime")
+JOIN = action("joinSession")
+START_SESSION = action("startSession")
+MARK_NO_SHOW = action("markNoShow")
+UNDO_NO_SHOW = action("undoNoShow")
+END = action("endSession")
+REFUND = action("refundSession", "RefundSessionInput")
+
+
+def when(day: int, hour: int, minute: int = 0) -> datetime:
+    """`day` days after Monday 2026-11-23, at hour:minute UTC."""
+    return DAY0 + timedelta(days=day, hours=hour, minutes=minute)
+
+
+def at(day: int, hour: int, minute: int = 0) -> str:
+    return when(day, hour, minute).isoformat()
+
+
+def ledger(wallet: dict[str, Any]) -> list[tuple[str, int]]:
+    """(kind, credits) newest first."""
+    return [(e["node"]["kind"], e["node"]["credits"]) for e in wallet["ledger"]["edges"]]
+
+
+def balance(wallet: dict[str, Any]) -> tuple[int, int]:
+    return wallet["availableCredits"], wallet["heldCredits"]
+
+
+def error(result: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(__typename, code, field) of a refused mutation."""
+    return result["__typename"], result.get("code", "-"), result.get("field")
+
+
+def moved(session: dict[str, Any]) -> list[tuple[str, int | None]]:
+    """(type, credits) of the timeline events that carry credits."""
+    return [(e["node"]["type"], e["node"]["credits"]) for e in session["timeline"]["edges"]
+            if e["node"]["credits"] is not None]
+
+
+async def view(w: World, session_id: str, as_: Person) -> dict[str, Any]:
+    """The session as `as_` sees it through `session(id)`."""
+    data = await w.api.gql(VIEW, {"id": session_id}, as_=as_)
+    return data["session"]  # type: ignore[no-any-return]
+
+
+async def ok(w: World, document: str, input: dict[str, Any], as_: Person) -> dict[str, Any]:
+    """Run a session mutation that must succeed; its session."""
+    result = await w.run(document, input, as_)
+    assert result["__typename"] == "SessionSuccess", result
+    return result["session"]  # type: ignore[no-any-return]
+
+
+async def request(w: World, starts_at: str, *, member: Person | None = None, **extra: Any) -> dict[str, Any]:
+    member = member or w.member
+    return await ok(w, REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": starts_at,
+                                 "modality": "VIDEO", **extra}, member)
+
+
+async def book(w: World, starts_at: str, *, member: Person | None = None, **extra: Any) -> dict[str, Any]:
+    """A CONFIRMED session: requested by the member, confirmed by the provider."""
+    requested = await request(w, starts_at, member=member, **extra)
+    return await ok(w, CONFIRM, {"sessionId": requested["id"]}, w.provider)
+
+
+async def provider_state(w: World, as_: Person | None = None) -> dict[str, Any]:
+    data = await w.api.gql(PROVIDER_STATE, {"id": w.provider.gid}, as_=as_ or w.provider)
+    return data["provider"]  # type: ignore[no-any-return]
+
+
+async def advance(api: Api, minutes: int) -> str:
+    data = await api.gql(ADVANCE, {"minutes": minutes}, as_=await api.admin())
+    return data["advanceTestClock"]  # type: ignore[no-any-return]
+
+
+async def snapshot(w: World, session_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Everything a refused call must leave alone: the member's wallet and both parties' views."""
+    return await w.wallet(), await view(w, session_id, w.member), await view(w, session_id, w.provider)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(database_url=database_url, jwt_secret=TEST_SECRET, test_clock=True, **values)
 
 
+def in_own_loop(run: Any) -> None:
+    """Run a coroutine function to completion in a fresh loop on another thread (safe inside a running loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
 @pytest.fixture(scope="session")
 def migrated_pg_template(pg_server: PostgresServer) -> str:
     """One migrated database per run; each test's database is a copy of it (fast)."""
@@ -51,7 +58,7 @@ def migrated_pg_template(pg_server: PostgresServer) -> str:
         await migrate(engine)
         await engine.dispose()
 
-    asyncio.run(run())
+    in_own_loop(run)
     return MIGRATED_TEMPLATE
 
 
@@ -64,7 +71,7 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         await migrate(engine)
         await engine.dispose()
 
-    asyncio.run(run())
+    in_own_loop(run)
     return path
 
 

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from sessions_gql.db import models as m
+from sessions_gql.domain.enums import Party
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -23,6 +24,21 @@ SessionGetter = Callable[[], Awaitable[AsyncSession]]
 def _by_key(rows: Sequence[Any], keys: Sequence[K], key: Callable[[Any], K]) -> list[Any]:
     found = {key(row): row for row in rows}
     return [found.get(k) for k in keys]
+
+
+def unread_messages_query(conversation_ids: Sequence[uuid.UUID], *, side: Party, user_id: uuid.UUID
+                          ) -> Select[uuid.UUID, int]:
+    """(conversation_id, unread) for one side: the other side's and system messages after its read mark."""
+    C, Msg = m.Conversation, m.Message
+    mark = C.member_read_up_to if side is Party.MEMBER else C.provider_read_up_to
+    return (
+        select(Msg.conversation_id, func.count())
+        .join(C, C.id == Msg.conversation_id)
+        .where(Msg.conversation_id.in_(conversation_ids),
+               or_(Msg.sender_user_id.is_(None), Msg.sender_user_id != user_id),
+               or_(mark.is_(None), Msg.id > mark))
+        .group_by(Msg.conversation_id)
+    )
 
 
 def _grouped(rows: Sequence[Any], keys: Sequence[K], key: Callable[[Any], K]) -> list[list[Any]]:
@@ -123,5 +139,49 @@ class Loaders:
             query = select(m.Session.provider_id, m.Session.member_id).where(pairs.in_(keys)).distinct()
             found = {(row.provider_id, row.member_id) for row in (await session.execute(query)).all()}
             return [key in found for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def conversation_by_id(self) -> DataLoader[uuid.UUID, m.Conversation | None]:
+        return self._by_id(m.Conversation)
+
+    @cached_property
+    def conversation_by_pair(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], m.Conversation | None]:
+        """(member_id, provider_id) -> the pair's conversation, if one was opened."""
+
+        async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[m.Conversation | None]:
+            session = await self._db()
+            pairs = tuple_(m.Conversation.member_id, m.Conversation.provider_id)
+            rows = (await session.scalars(select(m.Conversation).where(pairs.in_(keys)))).all()
+            return _by_key(rows, keys, lambda row: (row.member_id, row.provider_id))
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def last_message_by_conversation_id(self) -> DataLoader[uuid.UUID, m.Message | None]:
+        async def load(keys: list[uuid.UUID]) -> list[m.Message | None]:
+            session = await self._db()
+            latest = (
+                select(func.max(m.Message.id)).where(m.Message.conversation_id.in_(keys))
+                .group_by(m.Message.conversation_id)
+            )
+            rows = (await session.scalars(select(m.Message).where(m.Message.id.in_(latest)))).all()
+            return _by_key(rows, keys, lambda row: row.conversation_id)
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def unread_by_conversation(self) -> DataLoader[tuple[uuid.UUID, Party, uuid.UUID], int]:
+        """(conversation_id, the viewer's side, the viewer's user id) -> unread messages."""
+
+        async def load(keys: list[tuple[uuid.UUID, Party, uuid.UUID]]) -> list[int]:
+            session = await self._db()
+            counts: dict[tuple[uuid.UUID, Party, uuid.UUID], int] = {}
+            for side, user_id in {(key[1], key[2]) for key in keys}:
+                wanted = [key[0] for key in keys if (key[1], key[2]) == (side, user_id)]
+                rows = (await session.execute(unread_messages_query(wanted, side=side, user_id=user_id))).all()
+                counts.update({(row[0], side, user_id): int(row[1]) for row in rows})
+            return [counts.get(key, 0) for key in keys]
 
         return DataLoader(load_fn=load)

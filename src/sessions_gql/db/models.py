@@ -382,3 +382,12 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StreamCounter(Base):
+    """The last position handed out by the relay: positions grow in commit order, one sequencer at a time."""
+
+    __tablename__ = "stream_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigId)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
+                 on_commit: Callable[[], None] | None = None) -> None:
         self._sessions = sessions
+        self._on_commit = on_commit
         self._session: AsyncSession | None = None
         self._committed = False
 
@@ -38,3 +41,5 @@ class UnitOfWork:
     async def commit(self) -> None:
         await self.session.commit()
         self._committed = True
+        if self._on_commit is not None:
+            self._on_commit()

@@ -13,6 +13,7 @@ PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_CREDITS = 1_000_000
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 def email(value: str, *, field: str = "email") -> str:
@@ -34,9 +35,12 @@ def text(value: str | None, *, field: str, max_length: int, required: bool = Tru
 
 
 def time_zone(value: str, *, field: str = "timeZone") -> str:
+    """An IANA zone name; tz database files that are not zones (a folder, 'localtime') are refused too."""
     try:
+        if value in NOT_ZONES:
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"{value!r} is not an IANA time zone", field=field) from None
     return value
 

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Annotated
 
 import strawberry
+
 from sessions_gql.domain.errors import Interval, NotFound
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.errors import result_or_error

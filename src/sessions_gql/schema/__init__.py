@@ -12,6 +12,7 @@ from sessions_gql.config import Settings
 from sessions_gql.schema.errors import ErrorPolicy
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
+from sessions_gql.schema.subscriptions import Subscription
 
 
 @strawberry.type(description="A calendar day in some time zone; carries the contract's Date scalar.")
@@ -24,6 +25,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

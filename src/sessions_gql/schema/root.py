@@ -10,6 +10,7 @@ from sessions_gql.domain.errors import NotFound
 from sessions_gql.resolvers import availability as availability_r
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers import lifecycle as lifecycle_r
+from sessions_gql.resolvers import messaging as messaging_r
 from sessions_gql.resolvers import people as people_r
 from sessions_gql.resolvers import sessions as sessions_r
 from sessions_gql.schema.common import Node
@@ -22,6 +23,9 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         "Member": people_r.member,
         "Provider": people_r.provider,
         "Session": sessions_r.session,
+        "Conversation": messaging_r.conversation,
+        "Message": messaging_r.message_node,
+        "Notification": messaging_r.notification_node,
     }
     loader = loaders.get(type_name)
     if loader is None:
@@ -43,6 +47,9 @@ class Query:
     session = strawberry.field(resolver=sessions_r.session)
     sessions = strawberry.field(resolver=sessions_r.sessions)
     available_slots = strawberry.field(resolver=availability_r.available_slots)
+    conversation = strawberry.field(resolver=messaging_r.conversation)
+    conversations = strawberry.field(resolver=messaging_r.conversations)
+    notifications = strawberry.field(resolver=messaging_r.notifications)
     server_time = strawberry.field(resolver=server_time)
 
 
@@ -75,6 +82,10 @@ class Mutation:
     end_session = strawberry.mutation(resolver=lifecycle_r.end_session)
     refund_session = strawberry.mutation(resolver=lifecycle_r.refund_session)
     add_note = strawberry.mutation(resolver=lifecycle_r.add_note)
+    send_message = strawberry.mutation(resolver=messaging_r.send_message)
+    mark_conversation_read = strawberry.mutation(resolver=messaging_r.mark_conversation_read)
+    set_typing = strawberry.mutation(resolver=messaging_r.set_typing)
+    mark_notifications_read = strawberry.mutation(resolver=messaging_r.mark_notifications_read)
     advance_test_clock = strawberry.mutation(
         resolver=lifecycle_r.advance_test_clock,
         description="Test clock only (SESSIONS_GQL_TEST_CLOCK, admins): move time forward, running due jobs.",

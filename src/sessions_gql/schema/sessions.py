@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Modality as ModalityEnum
+from sessions_gql.domain.enums import Party as PartyEnum
+from sessions_gql.domain.enums import PresenceState as PresenceEnum
 from sessions_gql.domain.enums import SessionStatus as StatusEnum
+from sessions_gql.realtime.presence import states as presence_states
 from sessions_gql.resolvers import ids
 from sessions_gql.schema.common import Money, Node, PageInfo
 from sessions_gql.schema.context import Info
@@ -21,6 +25,7 @@ from sessions_gql.schema.enums import (
     Modality,
     Party,
     PaymentStatus,
+    PresenceState,
     Role,
     SessionAction,
     SessionStatus,
@@ -30,6 +35,10 @@ from sessions_gql.schema.enums import (
 from sessions_gql.schema.people import Member, Provider, Service, User, money
 from sessions_gql.services import visibility
 
+if TYPE_CHECKING:
+    from sessions_gql.schema.messaging import Conversation
+
+ConversationLazy = Annotated["Conversation", strawberry.lazy("sessions_gql.schema.messaging")]
 VIDEO_VISIBLE_BEFORE = timedelta(minutes=15)
 
 
@@ -60,6 +69,19 @@ class Cancellation:
 class VideoRoom:
     provider: str
     join_url: str
+
+
+@strawberry.type
+class WaitingRoom:
+    member: PresenceState
+    provider: PresenceState
+    member_waiting_since: datetime | None
+
+    @classmethod
+    def of(cls, row: m.Session, present: dict[PartyEnum, datetime]) -> WaitingRoom:
+        member, provider = presence_states(row.status, present)
+        since = present.get(PartyEnum.MEMBER) if member is not PresenceEnum.ABSENT else None
+        return cls(member=member, provider=provider, member_waiting_since=since)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -265,11 +287,23 @@ class Session(Node):
             return None
         return VideoRoom(provider="jitsi", join_url=row.video_room_url)
 
+    @strawberry.field(description="Who is in the waiting room now (live: the waitingRoom subscription).")
+    async def waiting_room(self, info: Info) -> WaitingRoom:
+        hub = info.context.deps.hub
+        present = await hub.presence.present(self.row.id) if hub is not None else {}
+        return WaitingRoom.of(self.row, present)
+
     @strawberry.field(description="What the viewer may do now, by the same rules the mutations enforce.")
     def allowed_actions(self, info: Info) -> list[SessionAction]:
         from sessions_gql.resolvers.lifecycle import allowed_actions
 
         return allowed_actions(info, self.row)  # type: ignore[return-value]
+
+    @strawberry.field(description="The member's and provider's conversation, where booking events are posted.")
+    async def conversation(self, info: Info) -> ConversationLazy | None:
+        from sessions_gql.resolvers.messaging import session_conversation
+
+        return await session_conversation(info, self.row)
 
     @strawberry.field(description="The newest timeline event (an addition to the contract), batched per page.")
     async def last_event(self, info: Info) -> TimelineEvent | None:

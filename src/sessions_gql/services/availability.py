@@ -14,10 +14,11 @@ from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import OverrideKind, Weekday
+from sessions_gql.domain.enums import OverrideKind, ProviderVisibility, Weekday
 from sessions_gql.domain.errors import Interval, NotFound, ValidationError
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.visibility import can_see_provider
 
 MAX_SLOT_WINDOW = timedelta(days=62)
 MAX_OVERRIDE = timedelta(days=366)
@@ -148,11 +149,13 @@ async def bookable_slots(db: AsyncSession, *, viewer: Viewer, provider_id: uuid.
         raise ValidationError("ask for at most 62 days of slots at a time", field="to")
     provider = await db.get(m.Provider, provider_id)
     service = await db.get(m.Service, service_id)
-    if provider is None:
+    if provider is None or not can_see_provider(viewer, provider):
         raise NotFound("no such provider", field="providerId")
     if service is None or service.provider_id != provider_id:
         raise NotFound("no such service for this provider", field="serviceId")
     duration = v.duration(duration_minutes if duration_minutes is not None else service.duration_minutes)
+    if provider.visibility is not ProviderVisibility.ACTIVE:
+        return []  # on a break or deactivated: nothing can be requested
     reach = Interval(starts_at=window.starts_at - timedelta(hours=12), ends_at=window.ends_at + timedelta(hours=12))
     policy = await policy_of(db, provider, window=reach)
     busy = await held_intervals(db, window=reach, provider_id=provider_id, member_id=viewer.member_id)

@@ -144,7 +144,8 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
 
     payload = {"provider": str(command.provider_id), "service": str(command.service_id),
                "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
-               "modality": command.modality.value, "skill": command.skill, "note": note, "member": str(member_id)}
+               "modality": command.modality.value, "skill": command.skill, "note": note, "member": str(member_id),
+               "location": location}
     return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
                                   operation="requestSession", payload=payload, build=build)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,8 +31,17 @@ class Deps:
             self.video = LinkVideoProvider(self.settings.video_base_url)
         self.policy = policy_from(self.settings)
 
+    commit_listeners: list[Callable[[], None]] = field(default_factory=list)
+    hub: Any = None
+    """The realtime hub (`realtime.hub.Hub`), set by the app; None in plain use-case tests."""
+
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, on_commit=self._committed)
+
+    def _committed(self) -> None:
+        """Wake whoever waits for new outbox rows (the relay) as soon as a change commits."""
+        for listener in self.commit_listeners:
+            listener()
 
 
 def policy_from(settings: Settings) -> BookingPolicy:

@@ -14,7 +14,7 @@ from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.actors import Actor
 from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session import Session
-from sessions_gql.services import outbox, scheduler
+from sessions_gql.services import messaging, outbox, scheduler
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.idempotency import run_once
 from sessions_gql.services.session_effects import Written, apply_events
@@ -41,6 +41,7 @@ async def persist(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: Sessi
     """Everything a transition writes besides the caller's own checks, in the caller's transaction."""
     written = await apply_events(uow, deps, row=row, session=session, events=events, actor=actor, now=now)
     await scheduler.sync_jobs(uow, session, deps.policy, now)
+    written.messages = await messaging.post_booking_message(uow, row=row, events=events, now=now)
     await uow.session.flush()
     outbox.session_changed(uow, row=row, written=written, now=now)
     return written

@@ -1,9 +1,15 @@
-"""The transactional outbox: rows written with the change, published after commit by the relay."""
+"""The transactional outbox: rows written with the change, sequenced and published after commit by the relay.
+
+A payload names the streamed rows the change wrote (`timeline_ids`, `notification_ids`, `message_ids`);
+the relay gives each a position in commit order and publishes a wake-up on every channel listed.
+Ephemeral events (typing, read receipts) travel as `ephemeral` and get no position.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
@@ -12,14 +18,33 @@ if TYPE_CHECKING:
     from sessions_gql.services.session_effects import Written
 
 
+def emit(uow: UnitOfWork, *, channels: Iterable[str], now: datetime, timeline: Iterable[int] = (),
+         notifications: Iterable[int] = (), messages: Iterable[int] = (),
+         ephemeral: dict[str, Any] | None = None) -> None:
+    payload: dict[str, Any] = {
+        "timeline_ids": list(timeline), "notification_ids": list(notifications), "message_ids": list(messages),
+    }
+    if ephemeral is not None:
+        payload["ephemeral"] = ephemeral
+    uow.session.add(m.OutboxEvent(channels=sorted(set(channels)), payload=payload, created_at=now))
+
+
+def user_channel(user_id: object) -> str:
+    return f"user:{user_id}"
+
+
+def session_channel(session_id: object) -> str:
+    return f"session:{session_id}"
+
+
+def conversation_channel(conversation_id: object) -> str:
+    return f"conversation:{conversation_id}"
+
+
 def session_changed(uow: UnitOfWork, *, row: m.Session, written: Written, now: datetime) -> None:
-    """One outbox row per transition: the session's channel, and each notified user's."""
-    channels = [f"session:{row.id}"]
-    channels += [f"user:{n.user_id}" for n in written.notifications]
-    uow.session.add(m.OutboxEvent(
-        channels=sorted(set(channels)),
-        payload={"kind": "session", "session_id": str(row.id), "version": row.version,
-                 "timeline_ids": [t.id for t in written.timeline],
-                 "notification_ids": [n.id for n in written.notifications]},
-        created_at=now,
-    ))
+    """One outbox row per transition: the session's channel, both parties', and each notified user's."""
+    users = {*written.party_user_ids, *(n.user_id for n in written.notifications)}
+    channels = [session_channel(row.id), *(user_channel(user) for user in users)]
+    channels += [conversation_channel(message.conversation_id) for message in written.messages]
+    emit(uow, channels=channels, now=now, timeline=[t.id for t in written.timeline],
+         notifications=[n.id for n in written.notifications], messages=[msg.id for msg in written.messages])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sessions_gql.db import models as m
+from sessions_gql.domain import session_rules
 from sessions_gql.domain.enums import CancellationReason, DeclineReason, Party
 from sessions_gql.domain.errors import Interval, ValidationError
 from sessions_gql.domain.events import DomainEvent
@@ -26,8 +27,9 @@ def _note(note: str | None) -> str | None:
 def confirm() -> Transition:
     async def apply(step: Step) -> list[DomainEvent]:
         assert step.actor is not None
+        session_rules.check(session_rules.Step.CONFIRM, step.session, step.actor, step.now, step.deps.policy)
         chosen = None
-        if step.session.needs_funding and step.session.awaiting_response_from is Party.MEMBER:
+        if step.session.needs_funding:  # a proposal, or the provider accepting a member's counter-offer to one
             member = await step.uow.session.get(m.Member, step.row.member_id, with_for_update=True)
             service = await step.uow.session.get(m.Service, step.row.service_id)
             assert member is not None and service is not None

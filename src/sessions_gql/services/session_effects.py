@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +28,8 @@ class Written:
 
     timeline: list[m.TimelineEvent] = field(default_factory=list)
     notifications: list[m.Notification] = field(default_factory=list)
+    party_user_ids: list[uuid.UUID] = field(default_factory=list)
+    messages: list[m.Message] = field(default_factory=list)
 
 
 async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: Session,
@@ -35,6 +38,7 @@ async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: 
     member = await uow.session.get(m.Member, row.member_id, with_for_update=True)
     provider = await uow.session.get(m.Provider, row.provider_id, with_for_update=True)
     assert member is not None and provider is not None
+    written.party_user_ids = [member.user_id, provider.user_id]
     for event in events:
         if isinstance(event, ev.TimelineRecorded):
             written.timeline.append(_timeline(uow, row, event, now))

@@ -1,0 +1,98 @@
+"""The broadcast hub: broadcaster's fan-out with a bounded queue per subscriber.
+
+Messages are wake-ups (the database holds the events), so a full queue simply drops the newest wake-up:
+one is already waiting, and the subscriber reads everything new from the database when it wakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from broadcaster import Broadcast, Event
+
+from sessions_gql.config import Settings
+from sessions_gql.services.deps import Deps
+from sessions_gql.realtime.presence import MemoryPresence, PresenceStore, RedisPresence
+from sessions_gql.realtime.redis_backend import ResilientRedisBackend
+
+QUEUE_SIZE = 16
+
+
+class Hub(Broadcast):
+    def __init__(self, settings: Settings) -> None:
+        self.presence: PresenceStore
+        if settings.redis_url:
+            self.backend: ResilientRedisBackend | None = ResilientRedisBackend(settings.redis_url)
+            super().__init__(backend=self.backend)
+            self.presence = RedisPresence(settings.redis_url)
+        else:
+            self.backend = None
+            super().__init__("memory://")
+            self.presence = MemoryPresence()
+        self.subscriber_count = 0
+
+    async def _listener(self) -> None:
+        while True:
+            event = await self._backend.next_published()
+            for queue in list(self._subscribers.get(event.channel, [])):
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def listen(self, *channels: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
+        """One bounded queue fed by several channels."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        for channel in channels:
+            if not self._subscribers.get(channel):
+                self._subscribers[channel] = {queue}
+                await self._backend.subscribe(channel)
+            else:
+                self._subscribers[channel].add(queue)
+        self.subscriber_count += 1
+        try:
+            yield queue
+        finally:
+            self.subscriber_count -= 1
+            for channel in channels:
+                members = self._subscribers.get(channel)
+                if members is None:
+                    continue
+                members.discard(queue)
+                if not members:
+                    del self._subscribers[channel]
+                    await self._backend.unsubscribe(channel)
+
+    async def ping(self) -> None:
+        if self.backend is not None:
+            await self.backend.ping()
+
+
+async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:
+    """The next wake-up, or None after `timeout` (a safety poll)."""
+    try:
+        return await asyncio.wait_for(queue.get(), timeout=timeout)
+    except TimeoutError:
+        return None
+
+
+class Realtime:
+    """The hub and the relay for one process, started and stopped with the app."""
+
+    def __init__(self, deps: Deps) -> None:
+        from sessions_gql.realtime.relay import Relay
+
+        self.hub = Hub(deps.settings)
+        self.relay = Relay(deps, self.hub)
+        deps.hub = self.hub
+
+    async def start(self) -> None:
+        await self.hub.connect()
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.hub.disconnect()
+        if isinstance(self.hub.presence, RedisPresence):
+            await self.hub.presence.close()

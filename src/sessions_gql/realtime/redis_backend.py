@@ -1,0 +1,115 @@
+"""A broadcaster backend on Redis pub/sub that survives Redis restarts.
+
+broadcaster's own Redis backend stops listening when the connection drops (its issue #144). This one
+reconnects with backoff, resubscribes every channel, and then delivers a RESYNC event on each channel so
+live subscriptions catch up from the database: Redis is the fast path, the database the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from broadcaster import Event
+from broadcaster._backends.base import BroadcastBackend
+from redis import asyncio as redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("sessions_gql.realtime")
+RESYNC = '{"resync":true}'
+
+
+class ResilientRedisBackend(BroadcastBackend):
+    def __init__(self, url: str, *, min_backoff: float = 0.05, max_backoff: float = 2.0) -> None:
+        self._url = url
+        self._min_backoff, self._max_backoff = min_backoff, max_backoff
+        self._channels: set[str] = set()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._publisher = redis.Redis.from_url(url)
+        self._pubsub: Any = None
+        self._runner: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    async def connect(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="redis-pubsub")
+
+    async def disconnect(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        await self._publisher.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._publisher.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._events.get()
+
+    async def ping(self) -> None:
+        await self._publisher.ping()
+
+    async def _run(self) -> None:
+        backoff, first = self._min_backoff, True
+        while True:
+            client = redis.Redis.from_url(self._url)
+            pubsub = client.pubsub()
+            try:
+                await client.ping()
+                if self._channels:
+                    await pubsub.subscribe(*self._channels)
+                self._pubsub = pubsub
+                self.connected.set()
+                if not first:
+                    self.reconnects += 1
+                    log.warning("redis pub/sub reconnected; %d channels resubscribed", len(self._channels))
+                    for channel in list(self._channels):
+                        self._events.put_nowait(Event(channel=channel, message=RESYNC))
+                first, backoff = False, self._min_backoff
+                await self._listen(client, pubsub)
+            except (RedisError, OSError) as exc:
+                log.warning("redis pub/sub connection lost (%s); retrying in %.2fs", type(exc).__name__, backoff)
+            finally:
+                self._pubsub = None
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(self._max_backoff, backoff * 2)
+
+    async def _listen(self, client: Any, pubsub: Any) -> None:
+        idle = 0
+        while True:
+            if not pubsub.subscribed:
+                if self._channels:
+                    await pubsub.subscribe(*self._channels)
+                    continue
+                await asyncio.sleep(0.05)
+                idle += 1
+                if idle % 20 == 0:
+                    await client.ping()  # notice a lost server even with nothing subscribed
+                continue
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None and message.get("type") == "message":
+                channel, data = message["channel"], message["data"]
+                self._events.put_nowait(Event(
+                    channel=channel.decode() if isinstance(channel, bytes) else channel,
+                    message=data.decode() if isinstance(data, bytes) else data,
+                ))

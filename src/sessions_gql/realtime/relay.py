@@ -1,0 +1,114 @@
+"""The outbox relay and sequencer: gives streamed rows positions in commit order, then publishes.
+
+A plain BIGSERIAL is assigned at insert, not at commit, so a reader resuming after id N could skip a row
+that committed later with a smaller id. Here positions are handed out by one sequencer at a time (a
+PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE), only to rows already committed, in increasing order,
+and each batch commits before the next begins: a reader that sees position P has seen every position < P.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from sessions_gql.db import models as m
+from sessions_gql.realtime.channels import encode
+from sessions_gql.realtime.hub import Hub
+from sessions_gql.services.deps import Deps
+
+log = logging.getLogger("sessions_gql.relay")
+SEQUENCER_LOCK = 7_202_611_22
+BATCH = 200
+STREAMED = (("timeline_ids", m.TimelineEvent), ("notification_ids", m.Notification), ("message_ids", m.Message))
+
+
+async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
+    """Position and mark one batch of outbox rows; returns what to publish once committed."""
+    async with deps.uow() as uow:
+        db = uow.session
+        if db.bind.dialect.name == "postgresql":
+            locked = await db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK})
+            if not locked:
+                return []
+        rows = list((await db.scalars(
+            select(m.OutboxEvent).where(m.OutboxEvent.published_at.is_(None)).order_by(m.OutboxEvent.id)
+            .limit(BATCH).with_for_update()
+        )).all())
+        if not rows:
+            return []
+        counter = await db.get(m.StreamCounter, "events", with_for_update=True)
+        assert counter is not None, "migration 0002 seeds the counter"
+        position = counter.value
+        now = deps.clock.now()
+        out: list[tuple[list[str], dict[str, Any]]] = []
+        for row in rows:
+            first = position + 1
+            for key, model in STREAMED:
+                for row_id in row.payload.get(key, []):
+                    position += 1
+                    await db.execute(update(model).where(model.id == row_id).values(position=position))
+            row.published_at = now
+            message = {"from": first, "to": position, **({"ephemeral": row.payload["ephemeral"]}
+                                                          if "ephemeral" in row.payload else {})}
+            out.append((list(row.channels), message))
+        counter.value = position
+        await uow.commit()
+        return out
+
+
+class Relay:
+    """Runs the sequencer whenever a change commits (and on a short poll for other processes' changes)."""
+
+    def __init__(self, deps: Deps, hub: Hub, *, poll: float = 0.25) -> None:
+        self.deps, self.hub, self.poll = deps, hub, poll
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    async def start(self) -> None:
+        self.deps.commit_listeners.append(self.kick)
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self.kick in self.deps.commit_listeners:
+            self.deps.commit_listeners.remove(self.kick)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def drain(self) -> int:
+        """Sequence and publish until the outbox is empty (tests and shutdown)."""
+        total = 0
+        while batch := await sequence_once(self.deps):
+            await self._publish(batch)
+            total += len(batch)
+        return total
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+            self._kick.clear()
+            try:
+                await self.drain()
+            except Exception:  # noqa: BLE001 - the relay must outlive a database or Redis hiccup
+                log.exception("outbox relay pass failed")
+                await asyncio.sleep(self.poll)
+
+    async def _publish(self, batch: list[tuple[list[str], dict[str, Any]]]) -> None:
+        for channels, message in batch:
+            payload = encode(message)
+            for channel in channels:
+                try:
+                    await self.hub.publish(channel, payload)
+                    self.published += 1
+                except Exception:  # noqa: BLE001 - subscribers catch up from the database on resync
+                    log.warning("publish to %s failed; subscribers will catch up", channel)

@@ -1,0 +1,85 @@
+"""Subscriptions that lose nothing: replay from the database after a cursor, then follow live wake-ups.
+
+The subscriber listens on its channels first, then reads everything after its cursor, then waits. Every
+wake-up (or a resync after a Redis reconnect, or a safety poll) reads what is new from the database by
+position, so an event is delivered once, in order, whether Redis carried its wake-up or not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.context import Context
+from sessions_gql.db import models as m
+from sessions_gql.domain.errors import ValidationError
+from sessions_gql.realtime.hub import wait
+from sessions_gql.resolvers.cursors import decode_cursor
+
+PAGE = 100
+SAFETY_POLL = 15.0
+Row = TypeVar("Row")
+Fetch = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
+
+
+async def start_position(db: AsyncSession, after: str | None, model: Any) -> int:
+    """The position to read after: the cursor's, or the current end of the stream for live-only."""
+    if after is None:
+        counter = await db.get(m.StreamCounter, "events")
+        return counter.value if counter is not None else 0
+    (raw,) = decode_cursor(after, parts=1)
+    if raw.isdigit():
+        return int(raw)
+    if raw.startswith("i") and raw[1:].isdigit():
+        row = await db.get(model, int(raw[1:]))
+        if row is not None and row.position is not None:
+            return int(row.position)
+        return 0
+    raise ValidationError("that cursor is not one this API gave out", field="after")
+
+
+async def follow(context: Context, *, channels: Sequence[str], after: str | None, model: Any,
+                 fetch: Fetch) -> AsyncIterator[Any]:
+    """Yield rows of `model` past the cursor, in position order, forever."""
+    deps = context.deps
+    async with deps.hub.listen(*channels) as queue:
+        async with deps.sessions() as db:
+            last = await start_position(db, after, model)
+        while True:
+            async with deps.sessions() as db:
+                rows = list(await fetch(db, last))
+            for row in rows:
+                last = int(row.position)
+                context.reset_loaders()
+                yield row
+                await context.close()  # never hold a connection while the client reads
+            if len(rows) < PAGE:
+                await wait(queue, timeout=SAFETY_POLL)
+
+
+def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
+    async def fetch(db: AsyncSession, last: int) -> Sequence[m.TimelineEvent]:
+        T, S = m.TimelineEvent, m.Session
+        query = select(T).where(T.position > last)
+        if session_id is not None:
+            query = query.where(T.session_id == session_id)
+        else:
+            mine = or_(S.member_id == viewer.member_id, S.provider_id == viewer.provider_id)
+            query = query.join(S, S.id == T.session_id).where(mine)
+        return (await db.scalars(query.order_by(T.position).limit(PAGE))).all()
+
+    return fetch
+
+
+def notification_fetch(viewer: Viewer) -> Fetch:
+    async def fetch(db: AsyncSession, last: int) -> Sequence[m.Notification]:
+        N = m.Notification
+        query = select(N).where(N.user_id == viewer.user_id, N.position > last)
+        return (await db.scalars(query.order_by(N.position).limit(PAGE))).all()
+
+    return fetch

@@ -1,0 +1,42 @@
+"""Use cases around the waiting room: who may enter it, and telling the provider a member is waiting."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import NotificationKind, Party
+from sessions_gql.domain.errors import NotFound
+from sessions_gql.services import notify, outbox
+from sessions_gql.services.deps import Deps
+
+
+async def party_of(deps: Deps, viewer: Viewer, session_id: uuid.UUID) -> tuple[m.Session, Party | None]:
+    """The session and the viewer's side of it (None for admins); NOT_FOUND for anyone else."""
+    async with deps.sessions() as db:
+        row = await db.get(m.Session, session_id)
+    if row is None:
+        raise NotFound("no such session", field="sessionId")
+    if row.member_id == viewer.member_id:
+        return row, Party.MEMBER
+    if row.provider_id == viewer.provider_id:
+        return row, Party.PROVIDER
+    if viewer.is_admin:
+        return row, None
+    raise NotFound("no such session", field="sessionId")
+
+
+async def member_waiting(deps: Deps, *, session_id: uuid.UUID, now: datetime) -> None:
+    """A MEMBER_WAITING notification for the provider, streamed like every other."""
+    async with deps.uow() as uow:
+        row = await uow.session.get(m.Session, session_id)
+        provider = await uow.session.get(m.Provider, row.provider_id) if row else None
+        if row is None or provider is None:
+            return
+        note = notify.notify(uow, user_id=provider.user_id, kind=NotificationKind.MEMBER_WAITING, session=row,
+                             now=now)
+        await uow.session.flush()
+        outbox.emit(uow, channels=[outbox.user_channel(provider.user_id)], now=now, notifications=[note.id])
+        await uow.commit()

@@ -1,0 +1,71 @@
+"""A page of sessions costs the same number of SQL statements at 10 rows and at 100: the loaders batch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from sessions_gql.domain.enums import SessionStatus, TimelineEventType
+from tests.api.factories import add_timeline_event, insert_service, insert_session
+from tests.harness.app import START, Api, Person, StatementCounter
+
+PAGE = """query($first: Int!) { sessions(first: $first) { totalCount edges { node { id status
+  member { displayName email sponsoredHoursRemaining user { role } } provider { displayName user { displayName } }
+  service { name } lastEvent { type } } } } }"""
+
+
+@pytest.fixture
+async def busy(api: Api) -> dict[str, Person]:
+    """Pat has 100 sessions with 10 members; four other providers have 5 each, interleaved in time."""
+    members = [await api.member(f"Member {i}") for i in range(10)]
+    providers = [await api.provider(f"Provider {i}") for i in range(5)]
+    services = []
+    for p, provider in enumerate(providers):
+        assert provider.provider_id is not None
+        services.append(await insert_service(api.deps, provider.provider_id, name=f"Service {p}"))
+    plan = [(0, i, START + timedelta(hours=i)) for i in range(100)]
+    plan += [(p, i, START + timedelta(hours=5 * i + p, minutes=30)) for p in range(1, 5) for i in range(5)]
+    for p, i, starts_at in plan:
+        member, provider = members[i % 10], providers[p]
+        assert member.member_id and provider.provider_id
+        session_id = await insert_session(api.deps, member.member_id, provider.provider_id, services[p], starts_at,
+                                          SessionStatus.CONFIRMED)
+        if i % 2:
+            await add_timeline_event(api.deps, session_id, TimelineEventType.APPROVED_BY_PROVIDER)
+    return {"admin": await api.admin(), "pat": providers[0]}
+
+
+async def counted(api: Api, person: Person, first: int) -> tuple[int, dict[str, Any]]:
+    with StatementCounter(api.deps) as counter:
+        data = await api.gql(PAGE, {"first": first}, as_=person)
+    return counter.count, data["sessions"]
+
+
+@pytest.mark.parametrize("viewer", ["admin", "pat"])
+async def test_a_page_of_sessions_costs_the_same_statements_at_10_and_100_rows(api: Api, busy: dict[str, Person],
+                                                                               viewer: str) -> None:
+    counts = {}
+    for first in (10, 100):
+        counts[first], page = await counted(api, busy[viewer], first)
+        assert len(page["edges"]) == first
+        assert page["totalCount"] == (120 if viewer == "admin" else 100)
+    # viewer, page, total, members, providers, services, last events, sponsorships, users of the members, users of
+    # the providers; SQLite adds a BEGIN IMMEDIATE for the viewer's session and for the request's read session
+    assert counts == ({10: 12, 100: 12} if api.deps.settings.is_sqlite else {10: 10, 100: 10})
+
+
+async def test_the_batched_fields_show_each_sessions_own_rows(api: Api, busy: dict[str, Person]) -> None:
+    _, page = await counted(api, busy["admin"], 12)
+    nodes = [edge["node"] for edge in page["edges"]]
+    # 00:00 P0, 01:00 P0, 01:30 P1, 02:00 P0, 02:30 P2, 03:00 P0, 03:30 P3, 04:00 P0, 04:30 P4, 05:00 P0, ...
+    assert [n["provider"]["displayName"][-1] + n["service"]["name"][-1] for n in nodes] == [
+        "00", "00", "11", "00", "22", "00", "33", "00", "44", "00", "00", "11"]
+    assert [n["member"]["displayName"] for n in nodes[:4]] == ["Member 0", "Member 1", "Member 0", "Member 2"]
+    assert [n["lastEvent"]["type"] for n in nodes[:4]] == ["REQUESTED", "APPROVED_BY_PROVIDER", "REQUESTED",
+                                                           "REQUESTED"]
+    assert {n["member"]["user"]["role"] for n in nodes} == {"MEMBER"}
+    assert {n["member"]["sponsoredHoursRemaining"] for n in nodes} == {0.0}
+    assert nodes[0]["member"]["email"].startswith("member.0.")
+    assert nodes[2]["provider"]["user"] == {"displayName": "Provider 1"}

@@ -1,0 +1,73 @@
+"""A real uvicorn server in the test's event loop, for websocket subscriptions over the network."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from sessions_gql.app import create_app
+from sessions_gql.clock import FrozenClock
+from sessions_gql.services.deps import Deps
+from tests.harness.app import Api, settings_for
+from tests.harness.fixtures import database_name, make_database
+from tests.harness.servers import PostgresServer, free_port
+
+
+@dataclass
+class LiveServer:
+    api: Api
+    http_url: str
+    ws_url: str
+    deps: Deps
+    app: Any
+
+    async def settle(self) -> None:
+        """Let the relay sequence and publish everything committed so far."""
+        await self.app.state.realtime.relay.drain()
+
+
+async def start_server(settings: Any, clock: FrozenClock) -> tuple[uvicorn.Server, asyncio.Task[None], Any, int]:
+    app = create_app(settings, clock=clock, migrate_on_start=True)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws="websockets-sansio", ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    return server, task, app, port
+
+
+@pytest.fixture(params=["sqlite+memory", "postgresql+redis"])
+async def live(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[LiveServer]:
+    """The app behind uvicorn: the embedded default (SQLite, in-memory pub/sub) and PostgreSQL with Redis."""
+    if request.param == "sqlite+memory":
+        template: Path = request.getfixturevalue("migrated_sqlite_template")
+        shutil.copyfile(template, tmp_path / "db.sqlite3")
+        settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+        drop = None
+    else:
+        pg: PostgresServer = request.getfixturevalue("pg_server")
+        url = make_database(pg, template=request.getfixturevalue("migrated_pg_template"))
+        settings = settings_for(url, redis_url=request.getfixturevalue("redis_server").url)
+        drop = (pg, database_name(url))
+    server, task, app, port = await start_server(settings, clock)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+        yield LiveServer(api=Api(client, app.state.deps), http_url=f"{base}/graphql",
+                         ws_url=f"ws://127.0.0.1:{port}/graphql", deps=app.state.deps, app=app)
+    server.should_exit = True
+    await task
+    if drop is not None and drop[0].running:
+        drop[0].drop_database(drop[1])
