@@ -146,6 +146,16 @@ async def provider(info: Info, id: strawberry.ID) -> t.Provider | None:
         return None
 
 
+async def service(info: Info, id: strawberry.ID) -> t.Service | None:
+    """Services are public to signed-in users, like their provider's profile."""
+    info.context.viewer  # noqa: B018 - authentication required
+    row = await info.context.loaders.service_by_id.load(ids.decode_uuid(id, "Service"))
+    if row is None:
+        return None
+    owner = await info.context.loaders.provider_by_id.load(row.provider_id)
+    return t.Service.of(row) if owner is not None and visibility.can_see_provider(info.context.viewer, owner) else None
+
+
 async def providers(info: Info, first: int | None = 20, after: str | None = None,
                     filter: t.ProviderFilter | None = None) -> t.ProviderConnection:
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)

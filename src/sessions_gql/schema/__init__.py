@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -21,8 +22,15 @@ class CalendarDay:
     time_zone: str
 
 
+class Schema(strawberry.Schema):
+    """Errors are coded, masked and logged (with the request id) by ErrorPolicy, not logged again here."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        return None
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -6,7 +6,6 @@ from datetime import datetime
 
 import strawberry
 
-from sessions_gql.domain.errors import NotFound
 from sessions_gql.resolvers import availability as availability_r
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers import lifecycle as lifecycle_r

@@ -1,0 +1,157 @@
+"""Nothing is lost: concurrent writers, a Redis restart mid-stream, and two API processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from gql import Client, gql
+from gql.transport.websockets import WebsocketsTransport
+from sqlalchemy import select
+
+from sessions_gql.app import build_deps
+from sessions_gql.db import models as m
+from sessions_gql.resolvers.cursors import decode_cursor
+from tests.api.lifecycle_helpers import REQUEST, action, world
+from tests.harness.app import START, TEST_SECRET, Api, settings_for
+from tests.harness.fixtures import database_name, make_database
+from tests.harness.live import LiveServer
+from tests.harness.servers import PostgresServer, RedisServer, free_port
+
+EVENTS = gql("subscription($after: String) { sessionEvents(after: $after) { type cursor session { id } } }")
+
+
+def ws(url: str, token: str) -> WebsocketsTransport:
+    return WebsocketsTransport(url=url, init_payload={"authorization": f"Bearer {token}"},
+                               subprotocols=["graphql-transport-ws"], connect_timeout=10, close_timeout=1)
+
+
+async def listen(url: str, token: str, count: int, ready: asyncio.Event, after: str | None = None
+                 ) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    async with Client(transport=ws(url, token)) as session:
+        stream = session.subscribe(EVENTS, variable_values={"after": after})
+        ready.set()
+        async for event in stream:
+            got.append(event["sessionEvents"])
+            if len(got) == count:
+                break
+    return got
+
+
+async def start_listening(url: str, token: str, count: int) -> asyncio.Task[list[dict[str, Any]]]:
+    ready = asyncio.Event()
+    task = asyncio.create_task(listen(url, token, count, ready))
+    await ready.wait()
+    await asyncio.sleep(0.4)
+    return task
+
+
+def at(hours: int) -> str:
+    return (START + timedelta(days=1, hours=hours)).isoformat()
+
+
+async def test_concurrent_writers_reach_a_subscriber_exactly_once_in_commit_order(live: LiveServer) -> None:
+    w = await world(live.api)
+    members = [await live.api.member(f"Writer {i}", credits=100) for i in range(6)]
+    task = await start_listening(live.ws_url, w.provider.token, 6 * 3 + 6 * 2)
+    requests = await asyncio.gather(*(
+        w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(i),
+                        "modality": "VIDEO"}, member) for i, member in enumerate(members)))
+    await asyncio.gather(*(w.run(action("confirmSession"), {"sessionId": r["session"]["id"]}, w.provider)
+                           for r in requests))
+    events = await asyncio.wait_for(task, timeout=30)
+    positions = [int(decode_cursor(e["cursor"], parts=1)[0]) for e in events]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions) == 30
+    async with live.deps.sessions() as db:
+        stored = (await db.scalars(select(m.TimelineEvent.position).order_by(m.TimelineEvent.position))).all()
+    assert positions == list(stored)
+
+
+async def test_events_made_while_redis_is_down_arrive_once_after_it_restarts(
+    pg_server: PostgresServer, redis_server: RedisServer, migrated_pg_template: str, clock: Any
+) -> None:
+    from tests.harness.live import start_server
+
+    url = make_database(pg_server, template=migrated_pg_template)
+    server, serving, app, port = await start_server(settings_for(url, redis_url=redis_server.url), clock)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+            api = Api(client, app.state.deps)
+            w = await world(api)
+            task = await start_listening(f"ws://127.0.0.1:{port}/graphql", w.provider.token, 9)
+            first = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                          "startsAt": at(1), "modality": "VIDEO"}, w.member)
+            await app.state.realtime.relay.drain()
+            redis_server.kill()
+            second = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                           "startsAt": at(3), "modality": "VIDEO"}, w.member)
+            third = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                          "startsAt": at(5), "modality": "VIDEO"}, w.member)
+            await app.state.realtime.relay.drain()
+            redis_server.restart()
+            events = await asyncio.wait_for(task, timeout=30)
+        ids = [e["session"]["id"] for e in events]
+        assert ids == [first["session"]["id"]] * 3 + [second["session"]["id"]] * 3 + [third["session"]["id"]] * 3
+        assert [e["type"] for e in events] == ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD"] * 3
+        assert app.state.realtime.hub.backend.reconnects >= 1
+    finally:
+        if not redis_server.running:
+            redis_server.restart()
+        server.should_exit = True
+        await serving
+        pg_server.drop_database(database_name(url))
+
+
+def spawn(url: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "SESSIONS_GQL_JWT_SECRET": TEST_SECRET,
+           "SESSIONS_GQL_RUN_SCHEDULER": "0"}
+    return subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_ready(port: int) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(150):
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"server on {port} never became ready")
+
+
+async def test_a_change_on_one_api_process_reaches_a_subscriber_on_another(
+    pg_server: PostgresServer, redis_server: RedisServer, migrated_pg_template: str
+) -> None:
+    url = make_database(pg_server, template=migrated_pg_template)
+    ports = [free_port(), free_port()]
+    processes = [spawn(url, redis_server.url, port) for port in ports]
+    deps = build_deps(settings_for(url, redis_url=redis_server.url))
+    try:
+        await asyncio.gather(*(wait_ready(port) for port in ports))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=20) as client:
+            w = await world(Api(client, deps))
+            task = await start_listening(f"ws://127.0.0.1:{ports[1]}/graphql", w.member.token, 3)
+            made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                         "startsAt": at(2), "modality": "VIDEO"}, w.member)
+            events = await asyncio.wait_for(task, timeout=30)
+        assert [(e["type"], e["session"]["id"]) for e in events] == [
+            (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        await deps.engine.dispose()
+        pg_server.drop_database(database_name(url))
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
