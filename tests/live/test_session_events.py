@@ -57,8 +57,18 @@ async def subscribe(live: LiveServer, token: str, subprotocol: str, variables: d
     ready = asyncio.Event()
     task = asyncio.create_task(collect(live, token, subprotocol, variables, count, ready))
     await ready.wait()
-    await asyncio.sleep(0.3)  # the server has registered the subscription
+    await subscribed(live, 1)
     return task
+
+
+async def subscribed(live: LiveServer, count: int) -> None:
+    """Wait until the server holds `count` live subscriptions, then a moment for their start positions."""
+    for _ in range(500):
+        if live.deps.hub.subscriber_count >= count:
+            break
+        await asyncio.sleep(0.01)
+    assert live.deps.hub.subscriber_count >= count
+    await asyncio.sleep(0.1)
 
 
 @pytest.mark.parametrize("subprotocol", SUBPROTOCOLS)

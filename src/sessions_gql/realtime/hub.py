@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from broadcaster import Broadcast, Event
 
 from sessions_gql.config import Settings
-from sessions_gql.services.deps import Deps
 from sessions_gql.realtime.presence import MemoryPresence, PresenceStore, RedisPresence
 from sessions_gql.realtime.redis_backend import ResilientRedisBackend
+from sessions_gql.services.deps import Deps
 
 QUEUE_SIZE = 16
 

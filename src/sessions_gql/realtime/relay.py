@@ -60,6 +60,12 @@ async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
         return out
 
 
+async def pending(deps: Deps) -> bool:
+    async with deps.sessions() as db:
+        found = await db.scalar(select(m.OutboxEvent.id).where(m.OutboxEvent.published_at.is_(None)).limit(1))
+    return found is not None
+
+
 class Relay:
     """Runs the sequencer whenever a change commits (and on a short poll for other processes' changes)."""
 
@@ -85,12 +91,17 @@ class Relay:
                 await self._task
 
     async def drain(self) -> int:
-        """Sequence and publish until the outbox is empty (tests and shutdown)."""
+        """Sequence and publish until no unpublished outbox row is left, waiting out another sequencer."""
         total = 0
-        while batch := await sequence_once(self.deps):
-            await self._publish(batch)
-            total += len(batch)
-        return total
+        while True:
+            batch = await sequence_once(self.deps)
+            if batch:
+                await self._publish(batch)
+                total += len(batch)
+                continue
+            if not await pending(self.deps):
+                return total
+            await asyncio.sleep(0.02)  # another process holds the sequencer: let it finish
 
     async def _run(self) -> None:
         while True:
@@ -98,8 +109,9 @@ class Relay:
                 await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
             self._kick.clear()
             try:
-                await self.drain()
-            except Exception:  # noqa: BLE001 - the relay must outlive a database or Redis hiccup
+                while batch := await sequence_once(self.deps):
+                    await self._publish(batch)
+            except Exception:
                 log.exception("outbox relay pass failed")
                 await asyncio.sleep(self.poll)
 
@@ -110,5 +122,5 @@ class Relay:
                 try:
                     await self.hub.publish(channel, payload)
                     self.published += 1
-                except Exception:  # noqa: BLE001 - subscribers catch up from the database on resync
+                except Exception:
                     log.warning("publish to %s failed; subscribers will catch up", channel)

@@ -18,6 +18,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import ValidationError
+from sessions_gql.realtime.channels import decode
 from sessions_gql.realtime.hub import wait
 from sessions_gql.resolvers.cursors import decode_cursor
 
@@ -44,8 +45,9 @@ async def start_position(db: AsyncSession, after: str | None, model: Any) -> int
 
 
 async def follow(context: Context, *, channels: Sequence[str], after: str | None, model: Any,
-                 fetch: Fetch) -> AsyncIterator[Any]:
-    """Yield rows of `model` past the cursor, in position order, forever."""
+                 fetch: Fetch, ephemeral: bool = False) -> AsyncIterator[Any]:
+    """Yield rows of `model` past the cursor in position order, forever; with `ephemeral`, also the
+    live-only payloads (typing, read receipts) as dicts, as they arrive."""
     deps = context.deps
     async with deps.hub.listen(*channels) as queue:
         async with deps.sessions() as db:
@@ -58,8 +60,14 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                 context.reset_loaders()
                 yield row
                 await context.close()  # never hold a connection while the client reads
-            if len(rows) < PAGE:
-                await wait(queue, timeout=SAFETY_POLL)
+            if len(rows) == PAGE:
+                continue
+            woke = await wait(queue, timeout=SAFETY_POLL)
+            extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
+            if isinstance(extra, dict):
+                context.reset_loaders()
+                yield extra
+                await context.close()
 
 
 def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
@@ -81,5 +89,19 @@ def notification_fetch(viewer: Viewer) -> Fetch:
         N = m.Notification
         query = select(N).where(N.user_id == viewer.user_id, N.position > last)
         return (await db.scalars(query.order_by(N.position).limit(PAGE))).all()
+
+    return fetch
+
+
+def message_fetch(viewer: Viewer, conversation_id: uuid.UUID | None) -> Fetch:
+    async def fetch(db: AsyncSession, last: int) -> Sequence[m.Message]:
+        M, C = m.Message, m.Conversation
+        query = select(M).where(M.position > last)
+        if conversation_id is not None:
+            query = query.where(M.conversation_id == conversation_id)
+        else:
+            mine = or_(C.member_id == viewer.member_id, C.provider_id == viewer.provider_id)
+            query = query.join(C, C.id == M.conversation_id).where(mine)
+        return (await db.scalars(query.order_by(M.position).limit(PAGE))).all()
 
     return fetch

@@ -16,8 +16,8 @@ from sessions_gql.schema import session_inputs as t
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.sessions import Note, load_session
 from sessions_gql.services import booking, lifecycle, notes, session_actions, test_clock
-from sessions_gql.services.session_store import actor_of, to_domain
 from sessions_gql.services.lifecycle import Transition
+from sessions_gql.services.session_store import actor_of, to_domain
 
 
 async def _success(info: Info, session_id: uuid.UUID) -> t.SessionSuccess:

@@ -15,7 +15,10 @@ from sessions_gql.realtime.channels import presence_channel, session_channel, us
 from sessions_gql.realtime.hub import wait
 from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore
 from sessions_gql.resolvers import ids
+from sessions_gql.schema import live_messaging
 from sessions_gql.schema.context import Info
+from sessions_gql.schema.live_messaging import ConversationEvent
+from sessions_gql.schema.messaging import Notification
 from sessions_gql.schema.sessions import Session, TimelineEvent, WaitingRoom
 from sessions_gql.services import presence as presence_service
 from sessions_gql.services.deps import Deps
@@ -87,4 +90,6 @@ async def _announce(deps: Deps, row: m.Session, party: Party, store: PresenceSto
 class Subscription:
     session_events: TimelineEvent = strawberry.subscription(resolver=session_events)
     waiting_room: PresenceUpdate = strawberry.subscription(resolver=waiting_room)
+    conversation_events: ConversationEvent = strawberry.subscription(resolver=live_messaging.conversation_events)
+    notification_added: Notification = strawberry.subscription(resolver=live_messaging.notification_added)
 

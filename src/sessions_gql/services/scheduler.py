@@ -99,7 +99,7 @@ async def _run_one(deps: Deps) -> bool:
                 await handler(uow, deps, job, now)
         except DomainError as exc:
             job.last_error = f"skipped: {exc.code}: {exc.message}"
-        except Exception as exc:  # noqa: BLE001 - a failing job is recorded and retried, never lost
+        except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
             job.attempts += 1
             job.last_error = f"{type(exc).__name__}: {exc}"
@@ -122,7 +122,7 @@ async def run_forever(deps: Deps, *, interval: float = 1.0, stop: asyncio.Event 
     while not stop.is_set():
         try:
             await run_due(deps)
-        except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+        except Exception:
             log.exception("scheduler pass failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,112 @@
+"""Live subscriptions for notifications and conversations (messages, read receipts, typing)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import Role
+from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.realtime import streams
+from sessions_gql.realtime.channels import conversation_channel, user_channel
+from sessions_gql.resolvers import ids
+from sessions_gql.schema.context import Info
+from sessions_gql.schema.enums import Role as RoleType
+from sessions_gql.schema.messaging import Conversation, Message, Notification
+from sessions_gql.schema.people import User
+from sessions_gql.services.conversation_queries import can_see
+
+
+@strawberry.type
+class MessageAdded:
+    message: Message
+
+
+@strawberry.type
+class MessagesRead:
+    conversation: Conversation
+    reader_role: RoleType
+    up_to: Message
+    at: datetime
+
+
+@strawberry.type
+class TypingChanged:
+    conversation: Conversation
+    user: User
+    typing: bool
+    at: datetime
+
+
+ConversationEvent = Annotated[MessageAdded | MessagesRead | TypingChanged, strawberry.union("ConversationEvent")]
+
+
+async def notification_added(info: Info, after: str | None = None) -> AsyncGenerator[Notification, None]:
+    context = info.context
+    viewer = context.viewer
+    fetch = streams.notification_fetch(viewer)
+    async for row in streams.follow(context, channels=[user_channel(viewer.user_id)], after=after,
+                                    model=m.Notification, fetch=fetch):
+        yield Notification.of(row)
+
+
+async def _conversation(info: Info, conversation_id: uuid.UUID) -> m.Conversation:
+    async with info.context.deps.sessions() as db:
+        row = await db.get(m.Conversation, conversation_id)
+    if row is None or not can_see(info.context.viewer, row):
+        raise NotFound("no such conversation", field="conversationId")
+    return row
+
+
+async def _ephemeral(info: Info, payload: dict[str, Any], wanted: uuid.UUID | None
+                     ) -> MessagesRead | TypingChanged | None:
+    """A live-only event, if it concerns this subscription and the viewer."""
+    conversation_id = uuid.UUID(str(payload.get("conversation_id")))
+    if wanted is not None and conversation_id != wanted:
+        return None
+    loaders = info.context.loaders
+    conversation = await _conversation(info, conversation_id)
+    at = datetime.fromisoformat(str(payload["at"]))
+    if payload.get("type") == "typing":
+        user = await loaders.user_by_id.load(uuid.UUID(str(payload["user_id"])))
+        if user is None or user.id == info.context.viewer.user_id:
+            return None
+        return TypingChanged(conversation=Conversation.of(conversation), user=User.of(user),
+                             typing=bool(payload["typing"]), at=at)
+    if payload.get("type") == "read":
+        async with info.context.deps.sessions() as db:
+            message = await db.get(m.Message, int(payload["up_to"]))
+        if message is None:
+            return None
+        return MessagesRead(conversation=Conversation.of(conversation), reader_role=Role(payload["reader_role"]),
+                            up_to=Message.of(message), at=at)
+    return None
+
+
+async def conversation_events(info: Info, conversation_id: strawberry.ID | None = None, after: str | None = None
+                              ) -> AsyncGenerator[ConversationEvent, None]:
+    context = info.context
+    viewer = context.viewer
+    target = ids.maybe_uuid(conversation_id, "Conversation", field="conversationId")
+    if target is not None:
+        await _conversation(info, target)
+        channel = conversation_channel(target)
+    elif viewer.is_admin:
+        raise ValidationError("admins follow one conversation at a time: pass conversationId",
+                              field="conversationId")
+    else:
+        channel = user_channel(viewer.user_id)
+    fetch = streams.message_fetch(viewer, target)
+    async for item in streams.follow(context, channels=[channel], after=after, model=m.Message, fetch=fetch,
+                                     ephemeral=True):
+        if isinstance(item, m.Message):
+            yield MessageAdded(message=Message.of(item))
+            continue
+        event = await _ephemeral(info, item, target)
+        if event is not None:
+            yield event
