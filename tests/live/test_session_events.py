@@ -109,7 +109,7 @@ async def test_a_bad_token_is_refused_with_4403(live: LiveServer) -> None:
 
 
 async def test_a_stranger_cannot_follow_someone_elses_session(live: LiveServer) -> None:
-    w, session_id = await requested(live)
+    _w, session_id = await requested(live)
     stranger = await live.api.member("Nosy Neighbour")
     async with Client(transport=transport(live, stranger.token, "graphql-transport-ws")) as session:
         with pytest.raises(Exception) as refused:

@@ -69,7 +69,7 @@ class Hub(Broadcast):
             await self.backend.ping()
 
 
-async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:
+async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:  # noqa: ASYNC109
     """The next wake-up, or None after `timeout` (a safety poll)."""
     try:
         return await asyncio.wait_for(queue.get(), timeout=timeout)

@@ -82,9 +82,11 @@ async def act(deps: Deps, *, viewer: Viewer, session_id: uuid.UUID, expected_ver
     return uuid.UUID(result["session_id"])
 
 
+Built = tuple[Session, list[DomainEvent], uuid.UUID | None]
+
+
 async def create(deps: Deps, *, viewer: Viewer, idempotency_key: str | None, operation: str,
-                 payload: dict[str, Any], build: Callable[[UnitOfWork, datetime], Awaitable[tuple[Session, list[DomainEvent], uuid.UUID | None]]]
-                 ) -> uuid.UUID:
+                 payload: dict[str, Any], build: Callable[[UnitOfWork, datetime], Awaitable[Built]]) -> uuid.UUID:
     """A new session (request or proposal): `build` checks the world and returns the entity and its events."""
     now = deps.clock.now()
 
