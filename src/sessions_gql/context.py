@@ -28,6 +28,7 @@ class Context:
     auth_error: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: dict[str, Any] | None = None
+    subscriptions: int = 0
     _db: AsyncSession | None = None
     _loaders: Loaders | None = None
 

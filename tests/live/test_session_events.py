@@ -116,3 +116,17 @@ async def test_a_stranger_cannot_follow_someone_elses_session(live: LiveServer) 
             async for _ in session.subscribe(SESSION_EVENTS, variable_values={"sessionId": session_id}):
                 break
     assert "no such session" in str(refused.value)
+
+
+async def test_a_connection_may_hold_at_most_twenty_subscriptions(live: LiveServer) -> None:
+    member = await live.api.member("Many Tabs")
+    async with websockets.connect(live.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+        await socket.send(json.dumps({"type": "connection_init",
+                                      "payload": {"authorization": f"Bearer {member.token}"}}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        query = "subscription { sessionEvents { type } }"
+        for number in range(21):
+            await socket.send(json.dumps({"id": str(number), "type": "subscribe", "payload": {"query": query}}))
+        refused = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
+    assert (refused["id"], refused["type"]) == ("20", "next")
+    assert refused["payload"] == {"data": None, "errors": [{"message": "at most 20 subscriptions per connection"}]}

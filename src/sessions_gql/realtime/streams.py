@@ -7,6 +7,7 @@ position, so an event is delivered once, in order, whether Redis carried its wak
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
-from sessions_gql.domain.errors import ValidationError
+from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode
 from sessions_gql.realtime.hub import wait
 from sessions_gql.resolvers.cursors import decode_cursor
@@ -44,12 +45,27 @@ async def start_position(db: AsyncSession, after: str | None, model: Any) -> int
     raise ValidationError("that cursor is not one this API gave out", field="after")
 
 
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+
+@contextlib.asynccontextmanager
+async def slot(context: Context) -> AsyncIterator[None]:
+    """Count the connection's open subscriptions; refuse one past the cap."""
+    if context.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+        raise RateLimited(f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection")
+    context.subscriptions += 1
+    try:
+        yield
+    finally:
+        context.subscriptions -= 1
+
+
 async def follow(context: Context, *, channels: Sequence[str], after: str | None, model: Any,
                  fetch: Fetch, ephemeral: bool = False) -> AsyncIterator[Any]:
     """Yield rows of `model` past the cursor in position order, forever; with `ephemeral`, also the
     live-only payloads (typing, read receipts) as dicts, as they arrive."""
     deps = context.deps
-    async with deps.hub.listen(*channels) as queue:
+    async with slot(context), deps.hub.listen(*channels) as queue:
         async with deps.sessions() as db:
             last = await start_position(db, after, model)
         while True:

@@ -55,7 +55,7 @@ async def waiting_room(info: Info, session_id: strawberry.ID) -> AsyncGenerator[
     row, party = await presence_service.party_of(deps, context.viewer, target)
     store = deps.hub.presence
     channels = [presence_channel(target), session_channel(target)]
-    async with deps.hub.listen(*channels) as queue:
+    async with streams.slot(context), deps.hub.listen(*channels) as queue:
         try:
             last = None
             while True:

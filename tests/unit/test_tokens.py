@@ -1,0 +1,57 @@
+"""Bearer tokens: HS256 with a secret, RS256 verified with a public key, expiry on the service clock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sessions_gql.auth.tokens import InvalidToken, bearer_token, decode_token, issue_token
+from sessions_gql.config import Settings
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+USER = uuid.UUID("01a1fd22-6162-7e37-8c63-0256d19f472f")
+
+
+def test_hs256_round_trip_and_expiry_on_the_service_clock() -> None:
+    settings = Settings(jwt_secret="x" * 40, token_ttl_minutes=60)
+    token = issue_token(settings, user_id=USER, role="MEMBER", now=NOW)
+    assert decode_token(settings, token, now=NOW + timedelta(minutes=59)) == USER
+    with pytest.raises(InvalidToken, match="expired"):
+        decode_token(settings, token, now=NOW + timedelta(minutes=60))
+
+
+def test_a_token_signed_with_another_secret_is_refused() -> None:
+    token = issue_token(Settings(jwt_secret="a" * 40), user_id=USER, role="MEMBER", now=NOW)
+    with pytest.raises(InvalidToken, match="Signature verification failed"):
+        decode_token(Settings(jwt_secret="b" * 40), token, now=NOW)
+
+
+def test_rs256_tokens_verify_with_the_configured_public_key() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    settings = Settings(jwt_public_key=public, jwt_private_key=private)
+    token = issue_token(settings, user_id=USER, role="PROVIDER", now=NOW)
+    assert decode_token(Settings(jwt_public_key=public), token, now=NOW) == USER
+    hs_token = issue_token(Settings(jwt_secret="c" * 40), user_id=USER, role="PROVIDER", now=NOW)
+    with pytest.raises(InvalidToken):
+        decode_token(Settings(jwt_public_key=public), hs_token, now=NOW)
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer ", "token"])
+def test_malformed_authorization_headers_are_refused(header: str) -> None:
+    with pytest.raises(InvalidToken):
+        bearer_token(header)
+
+
+def test_production_refuses_a_missing_secret_and_the_test_clock() -> None:
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        Settings(env="production")
+    with pytest.raises(ValueError, match="TEST_CLOCK is refused"):
+        Settings(env="production", jwt_secret="s" * 40, test_clock=True)
