@@ -14,7 +14,7 @@ from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from sessions_gql.resolvers.errors import result_or_error
 from sessions_gql.schema import messaging as t
-from sessions_gql.schema.common import PageInfo
+from sessions_gql.schema.common import page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.services import conversation_queries, messaging, notification_queries
 
@@ -43,11 +43,6 @@ def _activity_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if key[0].tzinfo is None:
         raise ValidationError(BAD_CURSOR, field="after")
     return key
-
-
-def _page_info(cursors: list[str], *, has_next: bool, has_previous: bool) -> PageInfo:
-    return PageInfo(has_next_page=has_next, has_previous_page=has_previous,
-                    start_cursor=cursors[0] if cursors else None, end_cursor=cursors[-1] if cursors else None)
 
 
 def _recipient(global_id: str | None) -> tuple[Party, uuid.UUID] | None:
@@ -88,7 +83,7 @@ async def conversations(info: Info, first: int | None = 20, after: str | None = 
         loader.prime(row.id, row)
         edges.append(t.ConversationEdge(cursor=encode_cursor(row.last_message_at.isoformat(), row.id),
                                         node=t.Conversation.of(row)))
-    return t.ConversationConnection(edges=edges, page_info=_page_info(
+    return t.ConversationConnection(edges=edges, page_info=page_info(
         [edge.cursor for edge in edges], has_next=page.has_next, has_previous=after is not None))
 
 
@@ -98,7 +93,7 @@ async def messages_connection(info: Info, row: m.Conversation, *, last: int | No
     rows, older = await conversation_queries.messages_page(
         await info.context.db(), conversation_id=row.id, last=size, before_id=_id_cursor(before, "before"))
     edges = [t.MessageEdge(cursor=encode_cursor(message.id), node=t.Message.of(message)) for message in rows]
-    return t.MessageConnection(edges=edges, page_info=_page_info(
+    return t.MessageConnection(edges=edges, page_info=page_info(
         [edge.cursor for edge in edges], has_next=before is not None, has_previous=older))
 
 
@@ -123,7 +118,7 @@ async def notifications(info: Info, first: int | None = 20, after: str | None = 
         await info.context.db(), user_id=info.context.viewer.user_id, first=page_size(first, maximum=_max_page(info)),
         before_id=_id_cursor(after, "after"), unread_only=bool(unread_only))
     edges = [t.NotificationEdge(cursor=encode_cursor(row.id), node=t.Notification.of(row)) for row in page.rows]
-    return t.NotificationConnection(edges=edges, page_info=_page_info(
+    return t.NotificationConnection(edges=edges, page_info=page_info(
         [edge.cursor for edge in edges], has_next=page.has_next, has_previous=after is not None))
 
 

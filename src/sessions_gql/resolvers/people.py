@@ -14,7 +14,7 @@ from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from sessions_gql.resolvers.errors import result_or_error
 from sessions_gql.schema import people as t
-from sessions_gql.schema.common import BasicError, PageInfo
+from sessions_gql.schema.common import BasicError, page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import Modality, ProviderVisibility
 from sessions_gql.services import catalog, people, people_queries, visibility, wallet
@@ -173,12 +173,9 @@ async def providers(info: Info, first: int | None = 20, after: str | None = None
     )
     edges = [t.ProviderEdge(cursor=encode_cursor(row.display_name, row.id), node=t.Provider.of(row))
              for row in page.rows]
-    return t.ProviderConnection(edges=edges, page_info=_page_info(edges, page.has_next, after))
-
-
-def _page_info(edges: list[t.ProviderEdge] | list[t.LedgerEntryEdge], has_next: bool, after: str | None) -> PageInfo:
-    return PageInfo(has_next_page=has_next, has_previous_page=after is not None,
-                    start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None)
+    cursors = [e.cursor for e in edges]
+    return t.ProviderConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
+                                                                 has_previous=after is not None))
 
 
 async def ledger_page(info: Info, *, member_id: uuid.UUID, first: int | None, after: str | None
@@ -193,7 +190,9 @@ async def ledger_page(info: Info, *, member_id: uuid.UUID, first: int | None, af
     page = await people_queries.ledger_page(await info.context.db(), member_id=member_id, first=size,
                                             before_id=before_id)
     edges = [t.LedgerEntryEdge(cursor=encode_cursor(row.id), node=t.LedgerEntry.of(row)) for row in page.rows]
-    return t.LedgerEntryConnection(edges=edges, page_info=_page_info(edges, page.has_next, after))
+    cursors = [e.cursor for e in edges]
+    return t.LedgerEntryConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
+                                                                    has_previous=after is not None))
 
 
 async def earnings(info: Info, provider: m.Provider, *, start: datetime, end: datetime) -> t.Earnings:

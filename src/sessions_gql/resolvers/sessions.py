@@ -12,7 +12,7 @@ from sessions_gql.domain.errors import ValidationError
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from sessions_gql.schema import sessions as t
-from sessions_gql.schema.common import PageInfo
+from sessions_gql.schema.common import page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.services import notes_queries, session_queries
 
@@ -67,9 +67,7 @@ async def sessions_connection(
              for row in page.rows]
     return t.SessionConnection(
         edges=edges, total_count=page.total or 0,
-        page_info=PageInfo(has_next_page=page.has_next, has_previous_page=after is not None,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
+        page_info=page_info([e.cursor for e in edges], has_next=page.has_next, has_previous=after is not None),
     )
 
 
@@ -96,9 +94,7 @@ async def timeline_page(info: Info, session_id: uuid.UUID, *, first: int | None,
     edges = [t.TimelineEventEdge(cursor=encode_cursor(row.id), node=t.TimelineEvent.of(row)) for row in rows]
     return t.TimelineEventConnection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, has_previous=after is not None),
     )
 
 

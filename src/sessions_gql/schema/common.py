@@ -22,6 +22,12 @@ class PageInfo:
     end_cursor: str | None = None
 
 
+def page_info(cursors: list[str], *, has_next: bool, has_previous: bool) -> PageInfo:
+    """The PageInfo of a page whose edges carry these cursors, in order."""
+    return PageInfo(has_next_page=has_next, has_previous_page=has_previous,
+                    start_cursor=cursors[0] if cursors else None, end_cursor=cursors[-1] if cursors else None)
+
+
 @strawberry.type
 class Money:
     amount: str

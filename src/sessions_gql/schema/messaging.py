@@ -14,7 +14,7 @@ from sessions_gql.resolvers.cursors import encode_cursor
 from sessions_gql.schema.common import BasicError, Node, PageInfo
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import NotificationKind
-from sessions_gql.schema.people import Member, Provider, User
+from sessions_gql.schema.people import Member, Provider, User, member_of, provider_of
 from sessions_gql.schema.sessions import Session, load_session
 
 
@@ -81,15 +81,11 @@ class Conversation(Node):
 
     @strawberry.field
     async def member(self, info: Info) -> Member:
-        row = await info.context.loaders.member_by_id.load(self.row.member_id)
-        assert row is not None
-        return Member.of(row)
+        return await member_of(info, self.row.member_id)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
-        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
-        assert row is not None
-        return Provider.of(row)
+        return await provider_of(info, self.row.provider_id)
 
     @strawberry.field
     async def last_message(self, info: Info) -> Message | None:

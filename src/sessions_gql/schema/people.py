@@ -339,3 +339,16 @@ class Viewer:
         from sessions_gql.resolvers.people import unread_counts
 
         return (await unread_counts(info))[1]
+
+
+async def member_of(info: Info, member_id: uuid.UUID) -> Member:
+    """The member of a session or conversation the viewer is party to (so always visible to them)."""
+    row = await info.context.loaders.member_by_id.load(member_id)
+    assert row is not None
+    return Member.of(row)
+
+
+async def provider_of(info: Info, provider_id: uuid.UUID) -> Provider:
+    row = await info.context.loaders.provider_by_id.load(provider_id)
+    assert row is not None
+    return Provider.of(row)

@@ -32,7 +32,7 @@ from sessions_gql.schema.enums import (
     SessionView,
     TimelineEventType,
 )
-from sessions_gql.schema.people import Member, Provider, Service, User, money
+from sessions_gql.schema.people import Member, Provider, Service, User, member_of, money, provider_of
 from sessions_gql.services import visibility
 
 if TYPE_CHECKING:
@@ -201,15 +201,11 @@ class Session(Node):
 
     @strawberry.field
     async def member(self, info: Info) -> Member:
-        row = await info.context.loaders.member_by_id.load(self.row.member_id)
-        assert row is not None
-        return Member.of(row)
+        return await member_of(info, self.row.member_id)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
-        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
-        assert row is not None
-        return Provider.of(row)
+        return await provider_of(info, self.row.provider_id)
 
     @strawberry.field
     async def service(self, info: Info) -> Service:
