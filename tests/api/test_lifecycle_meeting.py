@@ -147,8 +147,9 @@ async def test_system_records_a_provider_no_show_and_returns_the_funds(api: Api)
     no_show = await view(w, session["id"], w.member)
     assert (no_show["status"], no_show["noShowParty"], no_show["paymentStatus"]) == ("NO_SHOW", "PROVIDER",
                                                                                      "RETURNED")
-    assert types(no_show) == [*BOOKED, "NO_SHOW_MARKED", "FUNDS_RETURNED", "VIDEO_ROOM_CANCELLED"]
-    assert no_show["timeline"]["edges"][5]["node"]["reason"] == "PROVIDER"
+    assert types(no_show) == [*BOOKED, "REMINDER_SENT", "REMINDER_SENT", "NO_SHOW_MARKED", "FUNDS_RETURNED",
+                              "VIDEO_ROOM_CANCELLED"]
+    assert no_show["timeline"]["edges"][7]["node"]["reason"] == "PROVIDER"
     wallet = await w.wallet()
     assert (balance(wallet), ledger(wallet)) == ((200, 0), [("RELEASE", 60), ("HOLD", 60), ("GRANT", 200)])
     reliability = (await provider_state(w))["reliability"]

@@ -184,7 +184,7 @@ async def test_a_pending_new_time_expires_at_the_original_start(api: Api) -> Non
     assert await advance(api, 6) == at(1, 10, 5)
     expired = await view(w, session["id"], w.provider)
     assert (expired["status"], expired["startsAt"], expired["proposal"]) == ("CONFIRMED", at(1, 10), None)
-    assert types(expired) == [*BOOKED, "NEW_TIME_PROPOSED", "EXPIRED"]
+    assert types(expired) == [*BOOKED, "NEW_TIME_PROPOSED", "REMINDER_SENT", "REMINDER_SENT", "EXPIRED"]
     last = expired["timeline"]["edges"][-1]["node"]
     assert (last["actorRole"], last["reason"], last["fromStatus"], last["toStatus"]) == (
         None, "PROPOSAL", "RESCHEDULING", "CONFIRMED")

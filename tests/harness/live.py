@@ -55,7 +55,7 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenCloc
     if request.param == "sqlite+memory":
         template: Path = request.getfixturevalue("migrated_sqlite_template")
         shutil.copyfile(template, tmp_path / "db.sqlite3")
-        settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+        settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}", run_scheduler=False)
         drop = None
     else:
         pg: PostgresServer = request.getfixturevalue("pg_server")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
-from sessions_gql.domain.enums import SessionStatus
+from sessions_gql.domain.enums import NotificationKind, SessionStatus
 from sessions_gql.domain.errors import DomainError
 from sessions_gql.domain.policy import BookingPolicy
 from sessions_gql.domain.session import Session
@@ -22,7 +22,8 @@ log = logging.getLogger("sessions_gql.scheduler")
 S = SessionStatus
 Handler = Callable[[UnitOfWork, Deps, m.Job, datetime], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
-_TRANSITION_KINDS = ("expire", "expire_proposal", "provider_no_show", "auto_complete")
+_SESSION_KINDS = ("expire", "expire_proposal", "provider_no_show", "auto_complete", "member_reminder",
+                  "provider_link")
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -33,8 +34,16 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def wanted_jobs(session: Session, policy: BookingPolicy) -> list[tuple[str, datetime]]:
-    """The time-driven steps this session's state calls for."""
+REMINDER_KINDS = {NotificationKind.MEETING_REMINDER: "member_reminder",
+                  NotificationKind.MEETING_LINK: "provider_link"}
+
+
+def wanted_jobs(session: Session, policy: BookingPolicy, now: datetime) -> list[tuple[str, str, datetime]]:
+    """(kind, dedupe key, when) for each time-driven step this session's state calls for.
+
+    A reminder whose moment has passed by the time the session is agreed goes out at once, unless the
+    session has already started; it is keyed by the start it announces, so it is sent once per time.
+    """
     jobs: list[tuple[str, datetime]] = []
     if session.status is S.AWAITING_APPROVAL and session.respond_by is not None:
         jobs.append(("expire", session.respond_by))
@@ -44,20 +53,24 @@ def wanted_jobs(session: Session, policy: BookingPolicy) -> list[tuple[str, date
         jobs.append(("provider_no_show", session.ends_at + policy.end_grace))
     if session.status is S.IN_PROGRESS:
         jobs.append(("auto_complete", session.ends_at + policy.end_grace))
-    return jobs
+    keyed = [(kind, at.isoformat(), at) for kind, at in jobs]
+    if session.starts_at > now:
+        for kind, at in session.reminders_due(policy=policy):
+            keyed.append((REMINDER_KINDS[kind], f"start:{session.starts_at.isoformat()}", max(at, now)))
+    return keyed
 
 
 async def sync_jobs(uow: UnitOfWork, session: Session, policy: BookingPolicy, now: datetime) -> None:
-    """Replace the session's pending jobs with the ones its state calls for now."""
+    """Make the session's pending jobs the ones its state calls for now; jobs already run are kept."""
     J = m.Job
-    pending = list((await uow.session.scalars(
-        select(J).where(J.session_id == session.id, J.done_at.is_(None), J.kind.in_(_TRANSITION_KINDS))
+    existing = list((await uow.session.scalars(
+        select(J).where(J.session_id == session.id, J.kind.in_(_SESSION_KINDS))
     )).all())
-    wanted = {(kind, at.isoformat()): at for kind, at in wanted_jobs(session, policy)}
-    for job in pending:
-        if (job.kind, job.dedupe_key) not in wanted:
+    wanted = {(kind, key): at for kind, key, at in wanted_jobs(session, policy, now)}
+    for job in existing:
+        if job.done_at is None and (job.kind, job.dedupe_key) not in wanted:
             await uow.session.delete(job)
-    have = {(job.kind, job.dedupe_key) for job in pending}
+    have = {(job.kind, job.dedupe_key) for job in existing}
     for (kind, key), at in wanted.items():
         if (kind, key) not in have:
             uow.session.add(m.Job(kind=kind, session_id=session.id, dedupe_key=key, run_at=at, payload={},
