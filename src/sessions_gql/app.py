@@ -23,7 +23,7 @@ from sessions_gql.config import Settings, get_settings
 from sessions_gql.context import Context
 from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
-from sessions_gql.http import BodyLimit, RequestId, healthz, readyz
+from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/calendar/{token}.ics", calendar_feed),
         ],
         middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
         lifespan=lifespan,

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sessions_gql.services.calendar import feed
 from sessions_gql.services.deps import Deps
 
 
@@ -108,3 +109,12 @@ async def readyz(request: Request) -> JSONResponse:
             checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+async def calendar_feed(request: Request) -> Response:
+    """GET /calendar/{token}.ics: the provider's sessions for external calendars; 404 for unknown tokens."""
+    body = await feed(request.app.state.deps, token=request.path_params["token"])
+    if body is None:
+        return PlainTextResponse("not found", status_code=404)
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300"})

@@ -16,6 +16,7 @@ from sessions_gql.schema.common import BasicError, Slot
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import OverrideKind, Weekday
 from sessions_gql.services import availability as service
+from sessions_gql.services import calendar
 
 
 @strawberry.type
@@ -111,6 +112,14 @@ async def remove_availability_override(info: Info, id: strawberry.ID) -> Availab
         override_id = ids.decode_uuid(id, "AvailabilityOverride")
         provider_id = await service.remove_override(info.context.deps, viewer=info.context.viewer,
                                                     override_id=override_id)
+        return await _success(info, provider_id)
+
+    return await result_or_error(run)  # type: ignore[return-value]
+
+
+async def import_busy_times(info: Info, ics: str) -> AvailabilityResult:
+    async def run() -> AvailabilitySuccess:
+        provider_id = await calendar.import_busy_times(info.context.deps, viewer=info.context.viewer, ics=ics)
         return await _success(info, provider_id)
 
     return await result_or_error(run)  # type: ignore[return-value]

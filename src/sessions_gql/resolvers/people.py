@@ -17,7 +17,7 @@ from sessions_gql.schema import people as t
 from sessions_gql.schema.common import BasicError, page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import Modality, ProviderVisibility
-from sessions_gql.services import catalog, people, people_queries, visibility, wallet
+from sessions_gql.services import calendar, catalog, people, people_queries, visibility, wallet
 
 # ------------------------------------------------------------------ results
 
@@ -290,3 +290,12 @@ async def set_provider_visibility(info: Info, visibility: ProviderVisibility,
     return await result_or_error(run)  # type: ignore[return-value]
 
 
+
+
+async def rotate_calendar_feed(info: Info) -> ProviderResult:
+    """A new secret calendar feed URL for the viewing provider; the old URL stops working."""
+
+    async def run() -> ProviderSuccess:
+        return await provider_success(info, await calendar.rotate_feed(info.context.deps, viewer=info.context.viewer))
+
+    return await result_or_error(run)  # type: ignore[return-value]

@@ -64,6 +64,8 @@ class Mutation:
     set_availability = strawberry.mutation(resolver=availability_r.set_availability)
     add_availability_override = strawberry.mutation(resolver=availability_r.add_availability_override)
     remove_availability_override = strawberry.mutation(resolver=availability_r.remove_availability_override)
+    import_busy_times = strawberry.mutation(resolver=availability_r.import_busy_times)
+    rotate_calendar_feed = strawberry.mutation(resolver=people_r.rotate_calendar_feed)
     request_session = strawberry.mutation(resolver=lifecycle_r.request_session)
     propose_session = strawberry.mutation(resolver=lifecycle_r.propose_session)
     confirm_session = strawberry.mutation(resolver=lifecycle_r.confirm_session)

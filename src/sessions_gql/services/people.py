@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ async def create_provider(deps: Deps, *, viewer: Viewer, command: NewProvider) -
             minimum_notice_minutes=settings.minimum_notice_minutes, horizon_days=settings.horizon_days,
             consecutive_cancellations=0, late_cancellations=0, flagged=False, response_count=0,
             response_minutes_total=0, late_responses=0, created_at=user.created_at,
+            calendar_token=secrets.token_urlsafe(32),
         )
         uow.session.add(provider)
         await uow.commit()
