@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     run_scheduler: bool | None = None  # None: in-process only for the embedded SQLite default
     db_pool_size: int = 10
     sql_echo: bool = False
+    log_format: Literal["json", "text"] | None = None  # None: json in production, text in development
+    metrics: bool = True  # serve Prometheus metrics on /metrics
 
     # protection
     max_query_depth: int = 12
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Env.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_format is None else self.log_format == "json"
 
     @property
     def scheduler_in_process(self) -> bool:

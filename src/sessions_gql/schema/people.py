@@ -147,13 +147,17 @@ class Member(Node):
     async def display_name(self, info: Info) -> str:
         return (await self._user(info)).display_name
 
+    async def _details_visible(self, info: Info) -> bool:
+        """Contact details: the member, admins, and providers sharing a session (not mere chat partners)."""
+        return await visibility.can_see_member(info.context.viewer, self.row.id, info.context.loaders)
+
     @strawberry.field
     async def email(self, info: Info) -> str | None:
-        return (await self._user(info)).email
+        return (await self._user(info)).email if await self._details_visible(info) else None
 
     @strawberry.field
     async def phone(self, info: Info) -> str | None:
-        return (await self._user(info)).phone
+        return (await self._user(info)).phone if await self._details_visible(info) else None
 
     @strawberry.field
     async def time_zone(self, info: Info) -> str:
