@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sessions_gql.logging_setup import request_id_var
 from sessions_gql.services.calendar import feed
 from sessions_gql.services.deps import Deps
 
@@ -84,7 +85,11 @@ class RequestId:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, with_header)
+        token = request_id_var.set(request_id)  # for the logs (logging_setup.JsonFormatter)
+        try:
+            await self.app(scope, receive, with_header)
+        finally:
+            request_id_var.reset(token)
 
 
 async def healthz(_request: Request) -> PlainTextResponse:
