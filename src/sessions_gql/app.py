@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL on /graphql, health checks, lifespan for DB and live updates."""
+"""The Starlette application: GraphQL on /graphql, health checks, /metrics, lifespan for DB and live updates."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -24,6 +25,7 @@ from sessions_gql.context import Context
 from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
 from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
+from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs
@@ -35,9 +37,20 @@ log = logging.getLogger("sessions_gql")
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
 
-    def __init__(self, deps: Deps, **kwargs: Any) -> None:
-        super().__init__(build_schema(deps.settings), **kwargs)
+    def __init__(self, deps: Deps, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(build_schema(deps.settings, metrics), **kwargs)
         self.deps = deps
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        self.metrics.websocket_connections.inc()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.metrics.websocket_connections.dec()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -48,7 +61,6 @@ class GraphQLApp(GraphQL[Context, None]):
         if request_id:
             context.request_id = request_id
         return context
-
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
         """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
@@ -70,9 +82,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                ) -> Starlette:
     settings = settings or get_settings()
     deps = build_deps(settings, clock)
-    graphql = GraphQLApp(deps, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15,
-                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
     realtime = Realtime(deps)
+    metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
+    graphql = GraphQLApp(deps, metrics, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -101,12 +114,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/calendar/{token}.ics", calendar_feed),
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics else []),
         ],
         middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
         lifespan=lifespan,
     )
     app.state.deps = deps
     app.state.realtime = realtime
+    app.state.metrics = metrics
     if settings.redis_url:
         app.state.redis_ping = realtime.hub.ping
     return app

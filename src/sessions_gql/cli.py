@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from sessions_gql.config import get_settings
+from sessions_gql.logging_setup import configure
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -19,8 +20,10 @@ def _serve(args: argparse.Namespace) -> int:
     from sessions_gql.app import create_app
 
     settings = get_settings()
+    # log_config=None: uvicorn's loggers (access log included) go through ours (logging_setup.configure)
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="info", ws="websockets-sansio" if _has_sansio() else "auto")
+                log_level="info", log_config=None, ws="websockets-sansio" if _has_sansio() else "auto",
+                timeout_graceful_shutdown=10)
     return 0
 
 
@@ -139,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     level = logging.INFO if args.command in ("serve", "migrate", "worker") else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    json_logs = args.command in ("serve", "worker") and get_settings().json_logs
+    configure(json=json_logs, level=level)
     return int(args.run(args))
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("sessions_gql.sqlite3")
@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     provider_late_window_hours: int = 48
     default_commission_rate: float = 0.10
     end_grace_minutes: int = 30
+
+    # email (None: email is off and deliveries are recorded as SKIPPED)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    email_from: str = "sessions@localhost"
 
     video_base_url: str = "https://meet.example.org"
     public_base_url: str = "http://127.0.0.1:8000"

@@ -47,14 +47,15 @@ async def counted(api: Api, person: Person, first: int) -> tuple[int, dict[str, 
 async def test_a_page_of_sessions_costs_the_same_statements_at_10_and_100_rows(api: Api, busy: dict[str, Person],
                                                                                viewer: str) -> None:
     counts = {}
+    await counted(api, busy[viewer], 1)  # the viewer is loaded once and then remembered for a few seconds
     for first in (10, 100):
         counts[first], page = await counted(api, busy[viewer], first)
         assert len(page["edges"]) == first
         assert page["totalCount"] == (120 if viewer == "admin" else 100)
-    # viewer, page, total, members, providers, services, last events, sponsorships, users of the members, users of
-    # the providers, and for a provider one batch of "shares a session" checks for members' contact details;
-    # SQLite adds a BEGIN IMMEDIATE for the viewer's session and for the request's read session
-    expected = 10 + (1 if viewer == "pat" else 0) + (2 if api.deps.settings.is_sqlite else 0)
+    # page, total, members, providers, services, last events, sponsorships, users of the members, users of the
+    # providers, and for a provider one batch of "shares a session" checks for members' contact details;
+    # SQLite adds a BEGIN IMMEDIATE for the request's read session
+    expected = 9 + (1 if viewer == "pat" else 0) + (1 if api.deps.settings.is_sqlite else 0)
     assert counts == {10: expected, 100: expected}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -182,14 +183,23 @@ class Api:
             return row.user_id
 
 
-@pytest.fixture
-async def api(database_url: str, clock: FrozenClock) -> AsyncIterator[Api]:
-    app = create_app(settings_for(database_url), clock=clock, migrate_on_start=False)
+@contextlib.asynccontextmanager
+async def running_api(settings: Settings, clock: FrozenClock) -> AsyncIterator[Api]:
+    """The in-process app with these settings (already migrated), and a client for it."""
+    app = create_app(settings, clock=clock, migrate_on_start=False)
     deps: Deps = app.state.deps
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Api(client, deps)
-    await deps.engine.dispose()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(client, deps)
+    finally:
+        await deps.engine.dispose()
+
+
+@pytest.fixture
+async def api(database_url: str, clock: FrozenClock) -> AsyncIterator[Api]:
+    async with running_api(settings_for(database_url), clock) as api:
+        yield api
 
 
 class StatementCounter:

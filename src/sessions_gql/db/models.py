@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sessions_gql.db.base import Base
 from sessions_gql.db.types import BigId, UTCDateTime, uuid7
@@ -337,6 +337,31 @@ class Notification(Base):
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailDelivery(Base):
+    """One email per notification, rendered when the notification is written; the worker sends it."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(BigId, ForeignKey("notifications.id"), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[e.EmailStatus] = mapped_column(_enum(e.EmailStatus))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    notification: Mapped[Notification] = relationship(lazy="raise")
+    """Set when both are written in one flush, so the notification's id fills `notification_id`."""
 
 
 class OutboxEvent(Base):

@@ -195,3 +195,13 @@ class PresenceState(str, Enum):
     WAITING = "WAITING"
     ADMITTED = "ADMITTED"
     IN_SESSION = "IN_SESSION"
+
+
+class EmailStatus(str, Enum):
+    """An email delivery's state: PENDING until claimed, SENDING while a worker holds it, then an outcome."""
+
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 from sessions_gql.db import models as m
 from sessions_gql.realtime.channels import encode
@@ -45,16 +45,21 @@ async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
         position = counter.value
         now = deps.clock.now()
         out: list[tuple[list[str], dict[str, Any]]] = []
+        assigned: dict[Any, list[dict[str, int]]] = {model: [] for _key, model in STREAMED}
         for row in rows:
             first = position + 1
             for key, model in STREAMED:
                 for row_id in row.payload.get(key, []):
                     position += 1
-                    await db.execute(update(model).where(model.id == row_id).values(position=position))
+                    assigned[model].append({"row_id": row_id, "new_position": position})
             row.published_at = now
             message = {"from": first, "to": position, **({"ephemeral": row.payload["ephemeral"]}
                                                           if "ephemeral" in row.payload else {})}
             out.append((list(row.channels), message))
+        for model, values in assigned.items():
+            if values:  # one executemany per table, not a statement per row
+                statement = update(model.__table__).where(model.__table__.c.id == bindparam("row_id"))
+                await db.execute(statement.values(position=bindparam("new_position")), values)
         counter.value = position
         await uow.commit()
         return out

@@ -10,6 +10,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 
 from sessions_gql.config import Settings
+from sessions_gql.observability import Metrics
 from sessions_gql.schema.errors import ErrorPolicy
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
@@ -29,12 +30,14 @@ class Schema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
+    """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors)."""
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            *([metrics.extension] if metrics is not None else []),
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

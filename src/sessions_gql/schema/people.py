@@ -19,6 +19,7 @@ from sessions_gql.services import visibility
 
 if TYPE_CHECKING:
     from sessions_gql.schema.availability import Availability
+    from sessions_gql.schema.preferences import EmailPreference
     from sessions_gql.schema.sessions import Note, Session, SessionConnection, SessionFilter
 
 SessionsLazy = Annotated["SessionConnection", strawberry.lazy("sessions_gql.schema.sessions")]
@@ -26,6 +27,7 @@ SessionLazy = Annotated["Session", strawberry.lazy("sessions_gql.schema.sessions
 FilterLazy = Annotated["SessionFilter", strawberry.lazy("sessions_gql.schema.sessions")]
 NoteLazy = Annotated["Note", strawberry.lazy("sessions_gql.schema.sessions")]
 AvailabilityLazy = Annotated["Availability", strawberry.lazy("sessions_gql.schema.availability")]
+EmailPreferenceLazy = Annotated["EmailPreference", strawberry.lazy("sessions_gql.schema.preferences")]
 
 
 def money(amount: Decimal, currency: str) -> Money:
@@ -343,6 +345,12 @@ class Viewer:
         from sessions_gql.resolvers.people import unread_counts
 
         return (await unread_counts(info))[1]
+
+    @strawberry.field(description="Every notification kind and whether it is also emailed; in-app is always on.")
+    def email_preferences(self) -> list[EmailPreferenceLazy]:
+        from sessions_gql.schema.preferences import email_preferences_of
+
+        return email_preferences_of(self.user.row)
 
 
 async def member_of(info: Info, member_id: uuid.UUID) -> Member:

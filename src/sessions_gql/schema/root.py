@@ -11,6 +11,7 @@ from sessions_gql.resolvers import ids
 from sessions_gql.resolvers import lifecycle as lifecycle_r
 from sessions_gql.resolvers import messaging as messaging_r
 from sessions_gql.resolvers import people as people_r
+from sessions_gql.resolvers import preferences as preferences_r
 from sessions_gql.resolvers import sessions as sessions_r
 from sessions_gql.schema.common import Node
 from sessions_gql.schema.context import Info
@@ -88,6 +89,10 @@ class Mutation:
     mark_conversation_read = strawberry.mutation(resolver=messaging_r.mark_conversation_read)
     set_typing = strawberry.mutation(resolver=messaging_r.set_typing)
     mark_notifications_read = strawberry.mutation(resolver=messaging_r.mark_notifications_read)
+    set_email_preferences = strawberry.mutation(
+        resolver=preferences_r.set_email_preferences,
+        description="The viewer's email on or off per notification kind (others unchanged); returns every kind.",
+    )
     advance_test_clock = strawberry.mutation(
         resolver=lifecycle_r.advance_test_clock,
         description="Test clock only (SESSIONS_GQL_TEST_CLOCK, admins): move time forward, running due jobs.",

@@ -33,6 +33,8 @@ class Deps:
 
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
     hub: Any = None
+    viewers: dict[Any, tuple[Any, float]] = field(default_factory=dict)
+    """Recently authenticated viewers by user id, with when they were loaded (auth/context.py)."""
     """The realtime hub (`realtime.hub.Hub`), set by the app; None in plain use-case tests."""
 
     def uow(self) -> UnitOfWork:

@@ -90,9 +90,8 @@ async def _send(deps: Deps, viewer: Viewer, command: SendMessage, body: str) -> 
                             client_message_id=command.client_message_id, sent_at=now)
         uow.session.add(message)
         recipient = pair.provider.user_id if viewer.member_id is not None else pair.member.user_id
-        notification = notify.notify(uow, user_id=recipient, kind=NotificationKind.MESSAGE_RECEIVED,
-                                     session=session, now=now)
-        notification.body = await _preview(uow, viewer, body)
+        notification = await notify.notify(uow, user_id=recipient, kind=NotificationKind.MESSAGE_RECEIVED,
+                                           session=session, now=now, body=await _preview(uow, viewer, body))
         _touch(conversation, now)
         await uow.session.flush()
         outbox.emit(uow, now=now, messages=[message.id], notifications=[notification.id],

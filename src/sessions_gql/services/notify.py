@@ -1,4 +1,5 @@
-"""In-app notifications: one row per recipient, written in the use case's transaction."""
+"""Notifications: one in-app row per recipient and, unless they opted out of the kind, one email to deliver;
+both written in the use case's transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
-from sessions_gql.domain.enums import NotificationKind, Role
+from sessions_gql.domain.enums import EmailStatus, NotificationKind, Role
+from sessions_gql.services import email_templates
 
 K = NotificationKind
 TITLES: dict[NotificationKind, str] = {
@@ -40,12 +42,30 @@ def describe(kind: NotificationKind, session: m.Session | None) -> str:
     return f"{TITLES[kind]}: the session on {when} is now {session.status.value.replace('_', ' ').lower()}."
 
 
-def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind, session: m.Session | None,
-           now: datetime) -> m.Notification:
-    row = m.Notification(user_id=user_id, kind=kind, title=TITLES[kind], body=describe(kind, session),
+async def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind, session: m.Session | None,
+                 now: datetime, body: str | None = None) -> m.Notification:
+    """The in-app notification, and its email when the user wants this kind by email (the default)."""
+    text = describe(kind, session) if body is None else body
+    row = m.Notification(user_id=user_id, kind=kind, title=TITLES[kind], body=text,
                          session_id=session.id if session else None, created_at=now)
     uow.session.add(row)
+    user = await uow.session.get(m.User, user_id)
+    if user is not None and wants_email(user, kind):
+        _enqueue_email(uow, row, user, session, now)
     return row
+
+
+def wants_email(user: m.User, kind: NotificationKind) -> bool:
+    return bool((user.email_preferences or {}).get(kind.value, True))
+
+
+def _enqueue_email(uow: UnitOfWork, row: m.Notification, user: m.User, session: m.Session | None,
+                   now: datetime) -> None:
+    email = email_templates.render(row.kind, recipient=user, session=session, title=row.title, note=row.body)
+    uow.session.add(m.EmailDelivery(
+        notification=row, user_id=user.id, to_address=user.email, subject=email.subject, text_body=email.text,
+        html_body=email.html, status=EmailStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now,
+    ))
 
 
 async def admin_user_ids(uow: UnitOfWork) -> list[uuid.UUID]:

@@ -35,8 +35,8 @@ async def member_waiting(deps: Deps, *, session_id: uuid.UUID, now: datetime) ->
         provider = await uow.session.get(m.Provider, row.provider_id) if row else None
         if row is None or provider is None:
             return
-        note = notify.notify(uow, user_id=provider.user_id, kind=NotificationKind.MEMBER_WAITING, session=row,
-                             now=now)
+        note = await notify.notify(uow, user_id=provider.user_id, kind=NotificationKind.MEMBER_WAITING,
+                                   session=row, now=now)
         await uow.session.flush()
         outbox.emit(uow, channels=[outbox.user_channel(provider.user_id)], now=now, notifications=[note.id])
         await uow.commit()

@@ -15,7 +15,7 @@ from sessions_gql.domain.enums import NotificationKind, SessionStatus
 from sessions_gql.domain.errors import DomainError
 from sessions_gql.domain.policy import BookingPolicy
 from sessions_gql.domain.session import Session
-from sessions_gql.services import idempotency
+from sessions_gql.services import email_delivery, idempotency
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql.scheduler")
@@ -131,12 +131,13 @@ def _backoff(attempts: int) -> timedelta:
 
 
 async def run_forever(deps: Deps, *, interval: float = 1.0, stop: asyncio.Event | None = None) -> None:
-    """The worker loop: run what is due, sleep a little, repeat until `stop` is set."""
+    """The worker loop: run the jobs due, send the emails due, sleep a little, repeat until `stop` is set."""
     stop = stop or asyncio.Event()
     passes = 0
     while not stop.is_set():
         try:
             await run_due(deps)
+            await email_delivery.deliver_due(deps)
             if passes % 600 == 0:  # about every ten minutes: forget idempotency keys older than 48 h
                 async with deps.uow() as uow:
                     await idempotency.purge_expired(uow, now=deps.clock.now())

@@ -52,7 +52,8 @@ async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: 
     for event in events:
         if isinstance(event, ev.PartyNotified):
             user_id = member.user_id if event.party is Party.MEMBER else provider.user_id
-            written.notifications.append(notify.notify(uow, user_id=user_id, kind=event.kind, session=row, now=now))
+            note = await notify.notify(uow, user_id=user_id, kind=event.kind, session=row, now=now)
+            written.notifications.append(note)
     await sync_holds(uow, row, session, actor)
     return written
 
@@ -145,8 +146,8 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
         elif isinstance(event, ev.ProviderDeactivationRequested):
             provider.visibility = ProviderVisibility.DEACTIVATED
             for admin_id in await notify.admin_user_ids(uow):
-                written.notifications.append(notify.notify(uow, user_id=admin_id, kind=notify.K.ACCOUNT_DEACTIVATED,
-                                                           session=row, now=now))
+                written.notifications.append(await notify.notify(
+                    uow, user_id=admin_id, kind=notify.K.ACCOUNT_DEACTIVATED, session=row, now=now))
     provider.consecutive_cancellations = figures.consecutive_cancellations
     provider.late_cancellations = figures.late_cancellations
     provider.flagged = figures.flagged

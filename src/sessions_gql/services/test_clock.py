@@ -1,4 +1,5 @@
-"""The test clock: admins move the server's time forward; each job that falls due runs at its own time."""
+"""The test clock: admins move the server's time forward; each job that falls due runs at its own time, and
+the emails due are sent after the jobs of each step."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.domain.errors import Forbidden, ValidationError
-from sessions_gql.services import scheduler, system_jobs
+from sessions_gql.services import email_delivery, scheduler, system_jobs
 from sessions_gql.services.access import require_admin
 from sessions_gql.services.deps import Deps
 
@@ -24,7 +25,9 @@ async def advance(deps: Deps, *, viewer: Viewer, minutes: int) -> datetime:
         if due > deps.clock.now():
             deps.clock.advance(due - deps.clock.now())
         await scheduler.run_due(deps)
+        await email_delivery.deliver_due(deps)
     deps.clock.advance(max(target - deps.clock.now(), timedelta(0)))
+    await email_delivery.deliver_due(deps)
     return deps.clock.now()
 
 
