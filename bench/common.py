@@ -61,7 +61,8 @@ def stack() -> Iterator[Stack]:
 def api_processes(stack: Stack, count: int) -> Iterator[list[str]]:
     """`count` uvicorn processes of the API on one database and Redis; yields their base URLs."""
     env = {**os.environ, "DATABASE_URL": stack.database_url, "REDIS_URL": stack.redis.url,
-           "SESSIONS_GQL_JWT_SECRET": SECRET, "SESSIONS_GQL_RUN_SCHEDULER": "0", "SESSIONS_GQL_DB_POOL_SIZE": "20"}
+           "SESSIONS_GQL_JWT_SECRET": SECRET, "SESSIONS_GQL_RUN_SCHEDULER": "0", "SESSIONS_GQL_DB_POOL_SIZE": "20",
+           "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000"}
     ports = [free_port() for _ in range(count)]
     procs = [subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]

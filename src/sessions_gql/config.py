@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     max_tokens: int = 4000
     max_body_bytes: int = 256 * 1024
     max_page_size: int = 100
+    messages_per_minute: int = 30
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

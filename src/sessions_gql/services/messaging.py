@@ -84,7 +84,7 @@ async def _send(deps: Deps, viewer: Viewer, command: SendMessage, body: str) -> 
             m.Message.client_message_id == command.client_message_id))
         if earlier is not None:
             return earlier
-        await _check_rate(uow, viewer.user_id, now)
+        await _check_rate(uow, viewer.user_id, now, deps.settings.messages_per_minute)
         message = m.Message(conversation_id=conversation.id, sender_user_id=viewer.user_id, body=body,
                             session_id=session.id if session else None,
                             client_message_id=command.client_message_id, sent_at=now)
@@ -161,11 +161,11 @@ def _check_session(pair: Pair, session: m.Session | None, session_id: uuid.UUID 
         raise NotFound("no such session between these two", field="sessionId")
 
 
-async def _check_rate(uow: UnitOfWork, user_id: uuid.UUID, now: datetime) -> None:
+async def _check_rate(uow: UnitOfWork, user_id: uuid.UUID, now: datetime, limit: int = RATE_LIMIT) -> None:
     sent = await uow.session.scalar(select(func.count()).select_from(m.Message).where(
         m.Message.sender_user_id == user_id, m.Message.sent_at > now - RATE_WINDOW))
-    if (sent or 0) >= RATE_LIMIT:
-        raise RateLimited(f"at most {RATE_LIMIT} messages a minute; wait a moment and send again")
+    if (sent or 0) >= limit:
+        raise RateLimited(f"at most {limit} messages a minute; wait a moment and send again")
 
 
 async def _preview(uow: UnitOfWork, viewer: Viewer, body: str) -> str:
