@@ -28,7 +28,8 @@ async def measure(base: str, listener_token: str, sender_token: str, recipient_i
     latencies: list[float] = []
     ws_url = base.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {listener_token}"}}))
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {listener_token}"}}
+        await socket.send(json.dumps(init))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": CHAT}}))
         await asyncio.sleep(0.5)
