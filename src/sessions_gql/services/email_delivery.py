@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sessions_gql.config import Settings
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import EmailStatus
+from sessions_gql.observability import emails_failed, emails_sent
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql.email")
@@ -147,6 +148,7 @@ async def _record(deps: Deps, claimed: Claimed, error: Exception | None) -> None
             row.status = S.FAILED if failed else S.PENDING
             row.next_attempt_at = row.next_attempt_at if failed else now + backoff(row.attempts)
         await uow.commit()
+    (emails_sent if error is None else emails_failed).inc()
 
 
 def backoff(attempts: int) -> timedelta:
