@@ -109,7 +109,7 @@ async def seed_pairs(settings: Settings, count: int, *, credits: int = 100_000) 
     admin_id = await people.ensure_admin(deps, email="bench-admin@bench.test")
     admin = Viewer(user_id=admin_id, role=Role.ADMIN, time_zone="UTC")
     pairs = [await _pair(deps, admin, index, credits) for index in range(count)]
-    await deps.engine.dispose()
+    await deps.dispose()
     return pairs
 
 

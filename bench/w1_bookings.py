@@ -82,7 +82,7 @@ async def invariants(settings: Settings) -> dict[str, int]:
     }
     async with deps.engine.connect() as conn:
         found = {name: int((await conn.execute(text(sql))).scalar_one()) for name, sql in queries.items()}
-    await deps.engine.dispose()
+    await deps.dispose()
     return found
 
 

@@ -75,7 +75,11 @@ class GraphQLApp(GraphQL[Context, None]):
 
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     engine = create_engine(settings)
-    return Deps(engine=engine, sessions=session_factory(engine), clock=clock or Clock(), settings=settings)
+    if not settings.is_sqlite:
+        return Deps(engine=engine, sessions=session_factory(engine), clock=clock or Clock(), settings=settings)
+    reader = create_engine(settings, immediate=False)
+    return Deps(engine=engine, sessions=session_factory(reader), write_sessions=session_factory(engine),
+                read_engine=reader, clock=clock or Clock(), settings=settings)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_on_start: bool = True
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             if jobs is not None:
                 await jobs
             await realtime.stop()
-            await deps.engine.dispose()
+            await deps.dispose()
 
     app = Starlette(
         routes=[

@@ -44,7 +44,7 @@ def _migrate(_args: argparse.Namespace) -> int:
         try:
             await migrate(deps.engine)
         finally:
-            await deps.engine.dispose()
+            await deps.dispose()
 
     asyncio.run(run())
     print("migrated to head")
@@ -62,7 +62,7 @@ def _worker(args: argparse.Namespace) -> int:
         try:
             await scheduler.run_forever(deps, interval=args.interval)
         finally:
-            await deps.engine.dispose()
+            await deps.dispose()
 
     try:
         asyncio.run(run())
@@ -90,7 +90,7 @@ def _token(args: argparse.Namespace) -> int:
                 return None
             return issue_token(deps.settings, user_id=user.id, role=user.role.value, now=deps.clock.now())
         finally:
-            await deps.engine.dispose()
+            await deps.dispose()
 
     token = asyncio.run(run())
     if token is None:

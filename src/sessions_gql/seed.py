@@ -78,4 +78,4 @@ async def seed_demo(settings: Settings) -> str:
             lines.append(f"{user.role.value:<9} {user.email:<28} {token}")
         return "\n".join(lines)
     finally:
-        await deps.engine.dispose()
+        await deps.dispose()

@@ -112,7 +112,7 @@ async def test_metrics_can_be_switched_off(database_url: str, clock: FrozenClock
     app = create_app(settings_for(database_url, metrics=False), clock=clock, migrate_on_start=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         assert (await client.get("/metrics")).status_code == 404
-    await app.state.deps.engine.dispose()
+    await app.state.deps.dispose()
 
 
 @pytest.fixture

@@ -193,7 +193,7 @@ async def running_api(settings: Settings, clock: FrozenClock) -> AsyncIterator[A
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(client, deps)
     finally:
-        await deps.engine.dispose()
+        await deps.dispose()
 
 
 @pytest.fixture
@@ -203,18 +203,20 @@ async def api(database_url: str, clock: FrozenClock) -> AsyncIterator[Api]:
 
 
 class StatementCounter:
-    """Counts SQL statements sent by an engine while active."""
+    """Counts SQL statements sent by the app's engines (writer and, on SQLite, reader) while active."""
 
     def __init__(self, deps: Deps) -> None:
-        self.engine = deps.engine.sync_engine
+        self.engines = [engine.sync_engine for engine in (deps.engine, deps.read_engine) if engine is not None]
         self.count = 0
 
     def _on_execute(self, *_args: Any) -> None:
         self.count += 1
 
     def __enter__(self) -> StatementCounter:
-        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._on_execute)
         return self
 
     def __exit__(self, *_exc: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._on_execute)

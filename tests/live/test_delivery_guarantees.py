@@ -150,7 +150,7 @@ async def test_a_change_on_one_api_process_reaches_a_subscriber_on_another(
             process.terminate()
         for process in processes:
             process.wait(timeout=15)
-        await deps.engine.dispose()
+        await deps.dispose()
         pg_server.drop_database(database_name(url))
 
 

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sessions_gql.config import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, immediate: bool = True) -> AsyncEngine:
+    """On SQLite, `immediate` engines start every transaction with BEGIN IMMEDIATE (writers queue up front);
+    read engines use plain BEGIN, so readers never take the write lock (WAL lets them run beside a writer)."""
     if settings.is_sqlite:
         engine = create_async_engine(settings.database_url, echo=settings.sql_echo)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate=immediate)
         return engine
     return create_async_engine(
         settings.database_url,
@@ -24,8 +26,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Own the transaction boundaries: every transaction is BEGIN IMMEDIATE, so writers serialize."""
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    """Own the transaction boundaries: BEGIN IMMEDIATE for writers, so they serialize; BEGIN for readers."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,7 +41,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -23,10 +23,16 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     settings: Settings
+    write_sessions: async_sessionmaker[AsyncSession] | None = None
+    """Sessions for units of work; on SQLite their transactions take the write lock at BEGIN. `sessions` are
+    for reads (never the write lock on SQLite). On PostgreSQL both are the same."""
+    read_engine: AsyncEngine | None = None
     video: VideoProvider | None = None
     policy: BookingPolicy = field(default_factory=BookingPolicy)
 
     def __post_init__(self) -> None:
+        if self.write_sessions is None:
+            self.write_sessions = self.sessions
         if self.video is None:
             self.video = LinkVideoProvider(self.settings.video_base_url)
         self.policy = policy_from(self.settings)
@@ -38,7 +44,13 @@ class Deps:
     """The realtime hub (`realtime.hub.Hub`), set by the app; None in plain use-case tests."""
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, on_commit=self._committed)
+        assert self.write_sessions is not None
+        return UnitOfWork(self.write_sessions, on_commit=self._committed)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
     def _committed(self) -> None:
         """Wake whoever waits for new outbox rows (the relay) as soon as a change commits."""
