@@ -13,7 +13,7 @@ import httpx
 import pytest
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sessions_gql.app import build_deps
 from sessions_gql.db import models as m
@@ -155,3 +155,30 @@ async def test_a_change_on_one_api_process_reaches_a_subscriber_on_another(
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+ADD_NOTE = """mutation($i: AddNoteInput!) { addNote(input: $i) { __typename } }"""
+SEND = """mutation($i: SendMessageInput!) { sendMessage(input: $i) { __typename } }"""
+
+
+async def test_every_streamed_row_gets_a_position(live: LiveServer) -> None:
+    """Whatever writes a timeline event, notification or message also writes the outbox row that sequences it."""
+    w = await world(live.api)
+    made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(2),
+                                 "modality": "VIDEO"}, w.member)
+    session_id = made["session"]["id"]
+    await w.run(action("confirmSession"), {"sessionId": session_id}, w.provider)
+    noted = await live.api.gql(ADD_NOTE, {"i": {"sessionId": session_id, "body": "prefers mornings"}},
+                               as_=w.provider)
+    assert noted["addNote"]["__typename"] == "NoteSuccess"
+    sent = await live.api.gql(SEND, {"i": {"recipientId": w.member.gid, "body": "hello", "clientMessageId": "p-1"}},
+                              as_=w.provider)
+    assert sent["sendMessage"]["__typename"] == "MessageSuccess"
+    await live.settle()
+    async with live.deps.sessions() as db:
+        unsequenced = {model.__tablename__: await db.scalar(select(func.count()).select_from(model).where(
+            model.position.is_(None))) for model in (m.TimelineEvent, m.Notification, m.Message)}
+        written = {model.__tablename__: await db.scalar(select(func.count()).select_from(model))
+                   for model in (m.TimelineEvent, m.Notification, m.Message)}
+    assert unsequenced == {"timeline_events": 0, "notifications": 0, "messages": 0}
+    assert written["timeline_events"] == 6  # requested, approved, funds held, approved, video room, note added

@@ -12,6 +12,7 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import TimelineEventType
 from sessions_gql.domain.errors import Forbidden, NotFound, ValidationError
+from sessions_gql.services import outbox
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.loaders_sql import shares_session
 
@@ -43,8 +44,11 @@ async def add_note(deps: Deps, *, viewer: Viewer, body: str, session_id: uuid.UU
                       author_user_id=viewer.user_id, body=text, at=now)
         uow.session.add(note)
         if session is not None:
-            uow.session.add(m.TimelineEvent(session_id=session.id, type=TimelineEventType.NOTE_ADDED,
-                                            actor_role=viewer.role, actor_user_id=viewer.user_id, at=now))
+            event = m.TimelineEvent(session_id=session.id, type=TimelineEventType.NOTE_ADDED, actor_role=viewer.role,
+                                    actor_user_id=viewer.user_id, at=now)
+            uow.session.add(event)
+            await uow.session.flush()
+            outbox.emit(uow, channels=[outbox.session_channel(session.id)], now=now, timeline=[event.id])
         await uow.commit()
         return note.id
 
