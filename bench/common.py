@@ -34,6 +34,8 @@ from sessions_gql.services import availability, catalog, people, wallet
 from sessions_gql.services.deps import Deps
 
 SECRET = "bench-secret-not-for-production-use-only"
+PIDS: dict[str, int] = {}
+"""The process id behind each API base URL that `api_processes` started."""
 
 
 @dataclass
@@ -69,7 +71,9 @@ def api_processes(stack: Stack, count: int) -> Iterator[list[str]]:
     try:
         for port in ports:
             _wait_ready(port)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        PIDS.update({base: proc.pid for base, proc in zip(bases, procs, strict=True)})
+        yield bases
     finally:
         for proc in procs:
             proc.terminate()
@@ -95,6 +99,7 @@ def _wait_ready(port: int) -> None:
 
 @dataclass
 class Pair:
+    admin_token: str
     member_token: str
     provider_token: str
     member_id: str
@@ -108,12 +113,13 @@ async def seed_pairs(settings: Settings, count: int, *, credits: int = 100_000) 
     await migrate(deps.engine)
     admin_id = await people.ensure_admin(deps, email="bench-admin@bench.test")
     admin = Viewer(user_id=admin_id, role=Role.ADMIN, time_zone="UTC")
-    pairs = [await _pair(deps, admin, index, credits) for index in range(count)]
+    token = issue_token(deps.settings, user_id=admin_id, role="ADMIN", now=deps.clock.now())
+    pairs = [await _pair(deps, admin, token, index, credits) for index in range(count)]
     await deps.dispose()
     return pairs
 
 
-async def _pair(deps: Deps, admin: Viewer, index: int, credits: int) -> Pair:
+async def _pair(deps: Deps, admin: Viewer, admin_token: str, index: int, credits: int) -> Pair:
     provider_id = await people.create_provider(deps, viewer=admin, command=people.NewProvider(
         email=f"provider{index}@bench.test", display_name=f"Provider {index}", time_zone="UTC"))
     service_id = await catalog.save_service(deps, viewer=admin, draft=catalog.ServiceDraft(
@@ -126,10 +132,11 @@ async def _pair(deps: Deps, admin: Viewer, index: int, credits: int) -> Pair:
         email=f"member{index}@bench.test", display_name=f"Member {index}", time_zone="UTC"))
     await wallet.grant_credits(deps, viewer=admin, command=wallet.GrantCredits(member_id=member_id, credits=credits))
     now = deps.clock.now()
-    member, provider = await load_viewer(deps, await _user(deps, "members", member_id)), await load_viewer(
-        deps, await _user(deps, "providers", provider_id))
+    member = await load_viewer(deps, await _user(deps, "members", member_id))
+    provider = await load_viewer(deps, await _user(deps, "providers", provider_id))
     assert member is not None and provider is not None
-    return Pair(member_token=issue_token(deps.settings, user_id=member.user_id, role="MEMBER", now=now),
+    member_token = issue_token(deps.settings, user_id=member.user_id, role="MEMBER", now=now)
+    return Pair(admin_token=admin_token, member_token=member_token,
                 provider_token=issue_token(deps.settings, user_id=provider.user_id, role="PROVIDER", now=now),
                 member_id=ids.encode("Member", member_id), provider_id=ids.encode("Provider", provider_id),
                 service_id=ids.encode("Service", service_id))

@@ -1,0 +1,119 @@
+"""W3, fan-out: N websocket subscribers (graphql-transport-ws) on one session's events, one API process, events
+published at a steady rate. Prints delivery latency (mutation sent -> frame received), events lost, the API
+process's memory per idle subscription, and its CPU time.
+
+    .venv/bin/python -m bench.w3_fanout [--subscribers 1000 5000 10000] [--events 10] [--rate 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from typing import Any
+
+import httpx
+import websockets
+from websockets.typing import Subprotocol
+
+from bench.common import PIDS, api_processes, future_slot, percentiles, seed_pairs, stack
+
+REQUEST = """mutation($i: RequestSessionInput!) {
+  requestSession(input: $i) { ... on SessionSuccess { session { id } } } }"""
+NOTE = """mutation($i: AddNoteInput!) { addNote(input: $i) { __typename } }"""
+EVENTS = "subscription($id: ID) { sessionEvents(sessionId: $id) { type } }"
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+
+def rss_and_cpu(pid: int) -> tuple[int, float]:
+    status = open(f"/proc/{pid}/status").read()
+    rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return rss_kb * 1024, ticks / 100
+
+
+async def subscriber(url: str, token: str, session_id: str, ready: asyncio.Event, opened: list[int],
+                     target: int, received: list[float]) -> None:
+    """Records when each NOTE_ADDED frame arrives; the n-th one answers the n-th note sent."""
+    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=120,
+                                  ping_interval=None, max_queue=64) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        await socket.recv()
+        await socket.send(json.dumps({"id": "1", "type": "subscribe",
+                                      "payload": {"query": EVENTS, "variables": {"id": session_id}}}))
+        opened.append(1)
+        if len(opened) == target:
+            ready.set()
+        async for raw in socket:
+            message = json.loads(raw)
+            if message.get("type") == "next" and message["payload"]["data"]["sessionEvents"]["type"] == "NOTE_ADDED":
+                received.append(time.perf_counter())
+
+
+async def run(base: str, pid: int, admin_token: str, session_id: str, count: int, events: int, rate: float
+              ) -> dict[str, Any]:
+    url = base.replace("http://", "ws://") + "/graphql"
+    idle_rss, _ = rss_and_cpu(pid)
+    ready, opened = asyncio.Event(), []
+    received: list[list[float]] = [[] for _ in range(count)]
+    tasks = [asyncio.create_task(subscriber(url, admin_token, session_id, ready, opened, count, received[i]))
+             for i in range(count)]
+    await asyncio.wait_for(ready.wait(), timeout=600)
+    await asyncio.sleep(2)
+    subscribed_rss, cpu_before = rss_and_cpu(pid)
+    sent: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for number in range(events):
+            note = f"event-{number}"
+            sent.append(time.perf_counter())
+            await client.post("/graphql", headers={"Authorization": f"Bearer {admin_token}"},
+                              json={"query": NOTE, "variables": {"i": {"sessionId": session_id, "body": note}}})
+            await asyncio.sleep(1 / rate)
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:
+        await asyncio.sleep(0.5)
+    _, cpu_after = rss_and_cpu(pid)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    latencies = [at - sent[index] for times in received for index, at in enumerate(times[:events])]
+    return {"subscribers": count, "events": events, "rate_per_s": rate,
+            "delivered": len(latencies), "lost": count * events - len(latencies),
+            "latency": percentiles(latencies),
+            "rss_per_idle_subscription_kb": round((subscribed_rss - idle_rss) / count / 1024, 1),
+            "api_cpu_seconds_while_publishing": round(cpu_after - cpu_before, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=1.0)
+    args = parser.parse_args()
+    raise_fd_limit()
+    results = []
+    with stack() as s:
+        pair = asyncio.run(seed_pairs(s.settings(), 1))[0]
+        with api_processes(s, 1) as bases:
+            base = bases[0]
+            made = httpx.post(f"{base}/graphql", headers={"Authorization": f"Bearer {pair.member_token}"}, json={
+                "query": REQUEST, "variables": {"i": {"providerId": pair.provider_id, "serviceId": pair.service_id,
+                                                      "startsAt": future_slot(0, 1), "modality": "PHONE"}}}).json()
+            session_id = made["data"]["requestSession"]["session"]["id"]
+            pid = PIDS[base]
+            for count in args.subscribers:
+                results.append(asyncio.run(run(base, pid, pair.admin_token, session_id, count, args.events,
+                                               args.rate)))
+                print(json.dumps(results[-1]), flush=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
