@@ -32,9 +32,11 @@ def raise_fd_limit() -> None:
 
 
 def rss_and_cpu(pid: int) -> tuple[int, float]:
-    status = open(f"/proc/{pid}/status").read()
+    with open(f"/proc/{pid}/status") as handle:
+        status = handle.read()
     rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
     return rss_kb * 1024, ticks / 100
 
@@ -76,7 +78,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
             await client.post("/graphql", headers={"Authorization": f"Bearer {admin_token}"},
                               json={"query": NOTE, "variables": {"i": {"sessionId": session_id, "body": note}}})
             await asyncio.sleep(1 / rate)
-    deadline = time.perf_counter() + 120
+    deadline = time.perf_counter() + 300
     while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:
         await asyncio.sleep(0.5)
     _, cpu_after = rss_and_cpu(pid)
@@ -85,7 +87,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
     await asyncio.gather(*tasks, return_exceptions=True)
     latencies = [at - sent[index] for times in received for index, at in enumerate(times[:events])]
     return {"subscribers": count, "events": events, "rate_per_s": rate,
-            "delivered": len(latencies), "lost": count * events - len(latencies),
+            "delivered": len(latencies), "not_received_within_300s": count * events - len(latencies),
             "latency": percentiles(latencies),
             "rss_per_idle_subscription_kb": round((subscribed_rss - idle_rss) / count / 1024, 1),
             "api_cpu_seconds_while_publishing": round(cpu_after - cpu_before, 1)}

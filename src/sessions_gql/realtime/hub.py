@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from broadcaster import Broadcast, Event
 
@@ -18,6 +19,7 @@ from sessions_gql.realtime.redis_backend import ResilientRedisBackend
 from sessions_gql.services.deps import Deps
 
 QUEUE_SIZE = 16
+T = TypeVar("T")
 
 
 class Hub(Broadcast):
@@ -32,6 +34,7 @@ class Hub(Broadcast):
             super().__init__("memory://")
             self.presence = MemoryPresence()
         self.subscriber_count = 0
+        self._reads: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def _listener(self) -> None:
         while True:
@@ -63,6 +66,17 @@ class Hub(Broadcast):
                 if not members:
                     del self._subscribers[channel]
                     await self._backend.unsubscribe(channel)
+
+    async def read_once(self, key: Hashable | None, run: Callable[[], Awaitable[T]]) -> T:
+        """Single flight: subscribers of one channel woken together share one database read."""
+        if key is None:
+            return await run()
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(run())
+            self._reads[key] = pending
+            pending.add_done_callback(lambda _done: self._reads.pop(key, None))
+        return await asyncio.shield(pending)  # type: ignore[no-any-return]
 
     async def ping(self) -> None:
         if self.backend is not None:

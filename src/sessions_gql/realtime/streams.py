@@ -68,9 +68,9 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
     async with slot(context), deps.hub.listen(*channels) as queue:
         async with deps.sessions() as db:
             last = await start_position(db, after, model)
+        share = getattr(fetch, "share_key", None)
         while True:
-            async with deps.sessions() as db:
-                rows = list(await fetch(db, last))
+            rows = await deps.hub.read_once(None if share is None else (*share, last), _reader(deps, fetch, last))
             for row in rows:
                 last = int(row.position)
                 context.reset_loaders()
@@ -86,6 +86,20 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                 await context.close()
 
 
+def _reader(deps: Any, fetch: Fetch, last: int) -> Callable[[], Awaitable[list[Any]]]:
+    async def read() -> list[Any]:
+        async with deps.sessions() as db:
+            return list(await fetch(db, last))
+
+    return read
+
+
+def shared(fetch: Fetch, *key: object) -> Fetch:
+    """Mark a fetch whose result is the same for every subscriber with this key (e.g. one session's channel)."""
+    fetch.share_key = key  # type: ignore[attr-defined]
+    return fetch
+
+
 def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
     async def fetch(db: AsyncSession, last: int) -> Sequence[m.TimelineEvent]:
         T, S = m.TimelineEvent, m.Session
@@ -97,7 +111,7 @@ def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
             query = query.join(S, S.id == T.session_id).where(mine)
         return (await db.scalars(query.order_by(T.position).limit(PAGE))).all()
 
-    return fetch
+    return shared(fetch, "timeline", session_id) if session_id is not None else fetch
 
 
 def notification_fetch(viewer: Viewer) -> Fetch:
@@ -120,4 +134,4 @@ def message_fetch(viewer: Viewer, conversation_id: uuid.UUID | None) -> Fetch:
             query = query.join(C, C.id == M.conversation_id).where(mine)
         return (await db.scalars(query.order_by(M.position).limit(PAGE))).all()
 
-    return fetch
+    return shared(fetch, "messages", conversation_id) if conversation_id is not None else fetch
