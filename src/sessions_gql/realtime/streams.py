@@ -7,12 +7,15 @@ position, so an event is delivered once, in order, whether Redis carried its wak
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
@@ -24,6 +27,8 @@ from sessions_gql.realtime.hub import wait
 from sessions_gql.resolvers.cursors import decode_cursor
 
 PAGE = 100
+RETRY_SECONDS = 1.0
+log = logging.getLogger("sessions_gql.realtime")
 SAFETY_POLL = 15.0
 Row = TypeVar("Row")
 Fetch = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
@@ -70,7 +75,13 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
             last = await start_position(db, after, model)
         share = getattr(fetch, "share_key", None)
         while True:
-            rows = await deps.hub.read_once(None if share is None else (*share, last), _reader(deps, fetch, last))
+            try:
+                rows = await deps.hub.read_once(None if share is None else (*share, last),
+                                                _reader(deps, fetch, last))
+            except (SQLAlchemyError, OSError, TimeoutError):
+                log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
+                continue
             for row in rows:
                 last = int(row.position)
                 context.reset_loaders()
