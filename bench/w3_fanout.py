@@ -23,6 +23,7 @@ from bench.common import PIDS, api_processes, future_slot, percentiles, seed_pai
 REQUEST = """mutation($i: RequestSessionInput!) {
   requestSession(input: $i) { ... on SessionSuccess { session { id } } } }"""
 NOTE = """mutation($i: AddNoteInput!) { addNote(input: $i) { __typename } }"""
+ERRORS: list[str] = []
 EVENTS = "subscription($id: ID) { sessionEvents(sessionId: $id) { type } }"
 
 
@@ -55,7 +56,13 @@ async def subscriber(url: str, token: str, session_id: str, ready: asyncio.Event
             ready.set()
         async for raw in socket:
             message = json.loads(raw)
-            if message.get("type") == "next" and message["payload"]["data"]["sessionEvents"]["type"] == "NOTE_ADDED":
+            if message.get("type") != "next":
+                continue
+            data = message["payload"].get("data")
+            if data is None:
+                ERRORS.append(str(message["payload"].get("errors"))[:200])
+                return
+            if data["sessionEvents"]["type"] == "NOTE_ADDED":
                 received.append(time.perf_counter())
 
 
@@ -80,7 +87,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
             await asyncio.sleep(1 / rate)
     deadline = time.perf_counter() + 300
     while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # noqa: ASYNC110 - polling counters filled by many tasks
     _, cpu_after = rss_and_cpu(pid)
     for task in tasks:
         task.cancel()
@@ -89,6 +96,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
     return {"subscribers": count, "events": events, "rate_per_s": rate,
             "delivered": len(latencies), "not_received_within_300s": count * events - len(latencies),
             "latency": percentiles(latencies),
+            "subscriptions_ended_by_an_error": len(ERRORS), "first_errors": sorted(set(ERRORS))[:3],
             "rss_per_idle_subscription_kb": round((subscribed_rss - idle_rss) / count / 1024, 1),
             "api_cpu_seconds_while_publishing": round(cpu_after - cpu_before, 1)}
 

@@ -71,8 +71,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
     live-only payloads (typing, read receipts) as dicts, as they arrive."""
     deps = context.deps
     async with slot(context), deps.hub.listen(*channels) as queue:
-        async with deps.sessions() as db:
-            last = await start_position(db, after, model)
+        last = await _start(deps, after, model)
         share = getattr(fetch, "share_key", None)
         while True:
             try:
@@ -95,6 +94,17 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                 context.reset_loaders()
                 yield extra
                 await context.close()
+
+
+async def _start(deps: Any, after: str | None, model: Any) -> int:
+    """The starting position, retried like every read: a busy database delays a subscription, never fails it."""
+    while True:
+        try:
+            async with deps.sessions() as db:
+                return await start_position(db, after, model)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            log.warning("subscription start failed; retrying", exc_info=True)
+            await asyncio.sleep(RETRY_SECONDS)
 
 
 def _reader(deps: Any, fetch: Fetch, last: int) -> Callable[[], Awaitable[list[Any]]]:
