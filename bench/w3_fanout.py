@@ -86,8 +86,8 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
                               json={"query": NOTE, "variables": {"i": {"sessionId": session_id, "body": note}}})
             await asyncio.sleep(1 / rate)
     deadline = time.perf_counter() + 300
-    while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:
-        await asyncio.sleep(0.5)  # noqa: ASYNC110 - polling counters filled by many tasks
+    while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
     _, cpu_after = rss_and_cpu(pid)
     for task in tasks:
         task.cancel()
