@@ -42,18 +42,35 @@ def rss_and_cpu(pid: int) -> tuple[int, float]:
     return rss_kb * 1024, ticks / 100
 
 
+async def connect(url: str, token: str, session_id: str, gate: asyncio.Semaphore) -> Any:
+    """Open and subscribe, at most 100 handshakes at a time (thousands at once overflow the listen backlog);
+    a handshake that fails is retried, a connection that fails after subscribing is not."""
+    for attempt in range(5):
+        try:
+            async with gate:
+                socket = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                                  open_timeout=120, ping_interval=None, max_queue=64)
+                await socket.send(json.dumps({"type": "connection_init",
+                                              "payload": {"authorization": f"Bearer {token}"}}))
+                await socket.recv()
+                await socket.send(json.dumps({"id": "1", "type": "subscribe",
+                                              "payload": {"query": EVENTS, "variables": {"id": session_id}}}))
+                return socket
+        except (OSError, websockets.ConnectionClosedError):
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 async def subscriber(url: str, token: str, session_id: str, ready: asyncio.Event, opened: list[int],
-                     target: int, received: list[float]) -> None:
+                     target: int, received: list[float], gate: asyncio.Semaphore) -> None:
     """Records when each NOTE_ADDED frame arrives; the n-th one answers the n-th note sent."""
-    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=120,
-                                  ping_interval=None, max_queue=64) as socket:
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-        await socket.recv()
-        await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                      "payload": {"query": EVENTS, "variables": {"id": session_id}}}))
-        opened.append(1)
-        if len(opened) == target:
-            ready.set()
+    socket = await connect(url, token, session_id, gate)
+    opened.append(1)
+    if len(opened) == target:
+        ready.set()
+    async with socket:
         async for raw in socket:
             message = json.loads(raw)
             if message.get("type") != "next":
@@ -72,7 +89,8 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
     idle_rss, _ = rss_and_cpu(pid)
     ready, opened = asyncio.Event(), []
     received: list[list[float]] = [[] for _ in range(count)]
-    tasks = [asyncio.create_task(subscriber(url, admin_token, session_id, ready, opened, count, received[i]))
+    gate = asyncio.Semaphore(100)
+    tasks = [asyncio.create_task(subscriber(url, admin_token, session_id, ready, opened, count, received[i], gate))
              for i in range(count)]
     await asyncio.wait_for(ready.wait(), timeout=600)
     await asyncio.sleep(2)
