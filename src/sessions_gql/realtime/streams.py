@@ -121,18 +121,25 @@ def shared(fetch: Fetch, *key: object) -> Fetch:
     return fetch
 
 
-def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
-    async def fetch(db: AsyncSession, last: int) -> Sequence[m.TimelineEvent]:
-        T, S = m.TimelineEvent, m.Session
-        query = select(T).where(T.position > last)
-        if session_id is not None:
-            query = query.where(T.session_id == session_id)
-        else:
-            mine = or_(S.member_id == viewer.member_id, S.provider_id == viewer.provider_id)
-            query = query.join(S, S.id == T.session_id).where(mine)
-        return (await db.scalars(query.order_by(T.position).limit(PAGE))).all()
+def _rows_after(model: Any, parent_key: Any, parent: Any, parent_id: uuid.UUID | None, viewer: Viewer,
+                name: str) -> Fetch:
+    """Rows of `model` past a position: of one parent (a session, a conversation), or of every parent the viewer
+    is party to."""
 
-    return shared(fetch, "timeline", session_id) if session_id is not None else fetch
+    async def fetch(db: AsyncSession, last: int) -> Sequence[Any]:
+        query = select(model).where(model.position > last)
+        if parent_id is not None:
+            query = query.where(parent_key == parent_id)
+        else:
+            mine = or_(parent.member_id == viewer.member_id, parent.provider_id == viewer.provider_id)
+            query = query.join(parent, parent.id == parent_key).where(mine)
+        return (await db.scalars(query.order_by(model.position).limit(PAGE))).all()
+
+    return shared(fetch, name, parent_id) if parent_id is not None else fetch
+
+
+def timeline_fetch(viewer: Viewer, session_id: uuid.UUID | None) -> Fetch:
+    return _rows_after(m.TimelineEvent, m.TimelineEvent.session_id, m.Session, session_id, viewer, "timeline")
 
 
 def notification_fetch(viewer: Viewer) -> Fetch:
@@ -145,14 +152,4 @@ def notification_fetch(viewer: Viewer) -> Fetch:
 
 
 def message_fetch(viewer: Viewer, conversation_id: uuid.UUID | None) -> Fetch:
-    async def fetch(db: AsyncSession, last: int) -> Sequence[m.Message]:
-        M, C = m.Message, m.Conversation
-        query = select(M).where(M.position > last)
-        if conversation_id is not None:
-            query = query.where(M.conversation_id == conversation_id)
-        else:
-            mine = or_(C.member_id == viewer.member_id, C.provider_id == viewer.provider_id)
-            query = query.join(C, C.id == M.conversation_id).where(mine)
-        return (await db.scalars(query.order_by(M.position).limit(PAGE))).all()
-
-    return shared(fetch, "messages", conversation_id) if conversation_id is not None else fetch
+    return _rows_after(m.Message, m.Message.conversation_id, m.Conversation, conversation_id, viewer, "messages")
