@@ -81,6 +81,8 @@ VIEW_FIELDS = f"""{SESSION_FIELDS}
   timelineDetail: timeline(first: 50) {{ edges {{ node {{ type actorRole reason note previousStartsAt
     newStartsAt }} }} }}
 """
+BOOKED = ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD", "APPROVED_BY_PROVIDER", "VIDEO_ROOM_CREATED"]
+"""The timeline of a VIDEO session requested by the member and confirmed by the provider."""
 VIEW = f"query($id: ID!) {{ session(id: $id) {{ {VIEW_FIELDS} }} }}"
 ADVANCE = "mutation($minutes: Int!) { advanceTestClock(minutes: $minutes) }"
 PROVIDER_STATE = """query($id: ID!) { provider(id: $id) { visibility

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sessions_gql.clock import FrozenClock
 from tests.api.lifecycle_helpers import (
+    BOOKED,
     CANCEL,
     END,
     PROPOSE_NEW_TIME,
@@ -25,7 +26,6 @@ from tests.api.lifecycle_helpers import (
 )
 from tests.harness.app import Api
 
-BOOKED = ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD", "APPROVED_BY_PROVIDER", "VIDEO_ROOM_CREATED"]
 MEMBER_CONSEQUENCE = ("Cancelling less than 24 hours before the start: the 60 credits held for this session "
                       "will not be returned and the provider is paid.")
 PROVIDER_CONSEQUENCE = ("Cancelling less than 48 hours before the start: it counts as a late cancellation against "

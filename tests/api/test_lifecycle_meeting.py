@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sessions_gql.clock import FrozenClock
 from tests.api.lifecycle_helpers import (
+    BOOKED,
     END,
     JOIN,
     MARK_NO_SHOW,
@@ -28,7 +29,6 @@ from tests.api.lifecycle_helpers import (
 )
 from tests.harness.app import Api
 
-BOOKED = ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD", "APPROVED_BY_PROVIDER", "VIDEO_ROOM_CREATED"]
 ADD_NOTE = """mutation($input: AddNoteInput!) { addNote(input: $input) {
   __typename ... on NoteSuccess { note { body } } ... on BasicError { code field } } }"""
 VIDEO = "query($id: ID!) { session(id: $id) { videoRoom { joinUrl } } }"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sessions_gql.clock import FrozenClock
 from tests.api.lifecycle_helpers import (
     ACCEPT_NEW_TIME,
+    BOOKED,
     CONFIRM,
     DECLINE,
     PROPOSE,
@@ -28,8 +29,6 @@ from tests.api.lifecycle_helpers import (
     world,
 )
 from tests.harness.app import Api, Person
-
-BOOKED = ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD", "APPROVED_BY_PROVIDER", "VIDEO_ROOM_CREATED"]
 
 
 async def try_request(w: World, starts_at: str, member: Person) -> dict[str, object]:

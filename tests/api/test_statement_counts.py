@@ -13,7 +13,7 @@ from tests.harness.app import START, Api, Person, StatementCounter
 
 PAGE = """query($first: Int!) { sessions(first: $first) { totalCount edges { node { id status
   member { displayName email sponsoredHoursRemaining user { role } } provider { displayName user { displayName } }
-  service { name } lastEvent { type } } } } }"""
+  service { name } lastEvent { type } privateNotes { body } } } } }"""
 
 
 @pytest.fixture
@@ -52,10 +52,10 @@ async def test_a_page_of_sessions_costs_the_same_statements_at_10_and_100_rows(a
         counts[first], page = await counted(api, busy[viewer], first)
         assert len(page["edges"]) == first
         assert page["totalCount"] == (120 if viewer == "admin" else 100)
-    # page, total, members, providers, services, last events, sponsorships, users of the members, users of the
-    # providers, and for a provider one batch of "shares a session" checks for members' contact details;
+    # page, total, members, providers, services, last events, private notes, sponsorships, users of the members,
+    # users of the providers, and for a provider one batch of "shares a session" checks for contact details;
     # SQLite adds a BEGIN IMMEDIATE for the request's read session
-    expected = 9 + (1 if viewer == "pat" else 0) + (1 if api.deps.settings.is_sqlite else 0)
+    expected = 10 + (1 if viewer == "pat" else 0) + (1 if api.deps.settings.is_sqlite else 0)
     assert counts == {10: expected, 100: expected}
 
 

@@ -107,6 +107,11 @@ class Loaders:
         return self._by_column(m.Service, m.Service.provider_id, many=True, order=m.Service.created_at)
 
     @cached_property
+    def notes_by_session_id(self) -> DataLoader[uuid.UUID, list[m.Note]]:
+        """Every provider's notes per session; who may read which is decided by the caller."""
+        return self._by_column(m.Note, m.Note.session_id, many=True, order=m.Note.at)
+
+    @cached_property
     def sponsorships_by_member_id(self) -> DataLoader[uuid.UUID, list[m.Sponsorship]]:
         return self._by_column(m.Sponsorship, m.Sponsorship.member_id, many=True, order=m.Sponsorship.created_at)
 

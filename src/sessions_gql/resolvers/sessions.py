@@ -99,9 +99,9 @@ async def timeline_page(info: Info, session_id: uuid.UUID, *, first: int | None,
 
 
 async def session_notes(info: Info, row: m.Session) -> list[t.Note]:
-    notes = await notes_queries.notes_for(await info.context.db(), viewer=info.context.viewer,
-                                          member_id=row.member_id, session_id=row.id)
-    return [t.Note.of(note) for note in notes]
+    """Batched across a page of sessions: one query for all their notes."""
+    notes = await info.context.loaders.notes_by_session_id.load(row.id)
+    return [t.Note.of(note) for note in notes_queries.readable_notes(info.context.viewer, notes)]
 
 
 async def member_notes(info: Info, member_id: uuid.UUID) -> list[t.Note]:

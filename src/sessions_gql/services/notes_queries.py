@@ -11,6 +11,15 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 
 
+def readable_notes(viewer: Viewer, notes: list[m.Note]) -> list[m.Note]:
+    """A provider reads its own notes, an admin everyone's, a member none."""
+    if viewer.is_admin:
+        return notes
+    if viewer.provider_id is None:
+        return []
+    return [note for note in notes if note.provider_id == viewer.provider_id]
+
+
 async def notes_for(
     db: AsyncSession, *, viewer: Viewer, member_id: uuid.UUID, session_id: uuid.UUID | None = None
 ) -> list[m.Note]:
