@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,39 @@ class Unauthenticated(Exception):
 
     def __init__(self, message: str = "authentication required: send 'Authorization: Bearer <token>'") -> None:
         super().__init__(message)
+
+
+class SerializedSession:
+    """The request's one read session, shared by resolvers that GraphQL runs concurrently.
+
+    Sibling fields and DataLoaders of different kinds resolve on the same tick, and an AsyncSession allows one
+    operation at a time ("This session is provisioning a new connection; concurrent operations are not
+    permitted"). Each database call takes a lock for its duration; results come back buffered, so nothing is
+    read from the connection outside it. Everything else is the AsyncSession's own.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._lock = asyncio.Lock()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await self._session.execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await self._session.scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await self._session.scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._lock:
+            return await self._session.get(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
 
 
 @dataclass
@@ -41,7 +75,7 @@ class Context:
     async def db(self) -> AsyncSession:
         """The request's read session, opened on first use and closed by `close()`."""
         if self._db is None:
-            self._db = self.deps.sessions()
+            self._db = cast(AsyncSession, SerializedSession(self.deps.sessions()))
         return self._db
 
     @property

@@ -33,3 +33,16 @@ async def test_member_sees_themself_as_viewer(api: Api) -> None:
     assert data["viewer"]["member"] == {"id": mia.gid}
     assert data["viewer"]["provider"] is None
     assert data["viewer"]["unreadNotifications"] == 0
+
+
+async def test_sibling_root_fields_share_the_read_session_without_clashing(api: Api) -> None:
+    """GraphQL resolves sibling fields concurrently; all of them read through the request's one session."""
+    pat = await api.provider("Pat Provider")
+    document = """{ upcoming: sessions(first: 0, filter: {view: UPCOMING}) { totalCount }
+      awaiting: sessions(first: 0, filter: {view: AWAITING_MY_RESPONSE}) { totalCount }
+      past: sessions(first: 5, filter: {view: PAST}) { totalCount edges { node { id } } }
+      viewer { provider { id } } notifications(first: 1) { edges { node { id } } } }"""
+    data = await api.gql(document, as_=pat)
+    assert data == {"upcoming": {"totalCount": 0}, "awaiting": {"totalCount": 0},
+                    "past": {"totalCount": 0, "edges": []}, "viewer": {"provider": {"id": pat.gid}},
+                    "notifications": {"edges": []}}
