@@ -2,8 +2,8 @@
 
 The workloads' own providers and members (from `seed_pairs`) get the history, so the rows the benchmarks touch sit
 among many others. Each call grows the database to `total` sessions; rows are written with set-based SQL on
-PostgreSQL (seconds per million), not through the API. The mix per 100 sessions: 85 completed and 10 cancelled in
-the past two years, 4 confirmed and 1 awaiting the provider in the year ahead (from day 30, clear of the slots W1
+PostgreSQL (seconds per million), not through the API. The mix per 100 sessions: 80 completed and 10 cancelled in
+the past two years, 8 confirmed and 2 awaiting the provider in the year ahead (from day 30, clear of the slots W1
 books). The history takes no slot holds and moves no credits, so the ledger invariants W1 checks still hold.
 Streamed rows get positions from the relay's counter, as the relay would have given them.
 """
@@ -24,7 +24,7 @@ WITH p AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM providers
        SELECT g.i, g.kind,
               p.ids[1 + g.i % p.n] AS provider_id, s.ids[1 + g.i % p.n] AS service_id,
               m.ids[1 + (g.i / p.n) % m.n] AS member_id,
-              CASE WHEN g.kind < 5
+              CASE WHEN g.kind < 10
                    THEN date_trunc('hour', now()) + interval '30 days' + (g.i % 8000) * interval '1 hour'
                    ELSE date_trunc('hour', now()) - interval '1 day' - (g.i % 17000) * interval '1 hour' END AS starts
        FROM g, p, s, m)
@@ -35,18 +35,18 @@ INSERT INTO sessions (id, member_id, provider_id, service_id, modality, starts_a
   cancelled_by, cancellation_reason, cancelled_at, cancellation_late, started_at, ended_at, created_by, created_at,
   updated_at, version)
 SELECT gen_random_uuid(), member_id, provider_id, service_id, 'PHONE', starts, starts + interval '1 hour',
-  CASE WHEN kind < 4 THEN 'CONFIRMED' WHEN kind = 4 THEN 'AWAITING_APPROVAL'
-       WHEN kind < 15 THEN 'CANCELLED' ELSE 'COMPLETED' END,
+  CASE WHEN kind < 8 THEN 'CONFIRMED' WHEN kind < 10 THEN 'AWAITING_APPROVAL'
+       WHEN kind < 20 THEN 'CANCELLED' ELSE 'COMPLETED' END,
   10, 'CREDITS',
-  CASE WHEN kind < 5 THEN 'NONE' WHEN kind < 15 THEN 'REFUNDED' ELSE 'CAPTURED' END,
-  0, 0, CASE WHEN kind >= 5 THEN 10 ELSE 0 END, 0, CASE WHEN kind BETWEEN 5 AND 14 THEN 10 ELSE 0 END, 0,
-  40.00, 'USD', 0.2000, CASE WHEN kind >= 15 THEN 32.00 ELSE 0 END,
-  true, kind <> 4, CASE WHEN kind = 4 THEN now() + interval '2 days' END,
-  CASE WHEN kind = 4 THEN now() END, false, false,
-  CASE WHEN kind BETWEEN 5 AND 14 THEN 'MEMBER' END, CASE WHEN kind BETWEEN 5 AND 14 THEN 'OTHER' END,
-  CASE WHEN kind BETWEEN 5 AND 14 THEN starts - interval '3 days' END,
-  CASE WHEN kind BETWEEN 5 AND 14 THEN false END,
-  CASE WHEN kind >= 15 THEN starts END, CASE WHEN kind >= 15 THEN starts + interval '1 hour' END,
+  CASE WHEN kind < 10 THEN 'NONE' WHEN kind < 20 THEN 'REFUNDED' ELSE 'CAPTURED' END,
+  0, 0, CASE WHEN kind >= 10 THEN 10 ELSE 0 END, 0, CASE WHEN kind BETWEEN 10 AND 19 THEN 10 ELSE 0 END, 0,
+  40.00, 'USD', 0.2000, CASE WHEN kind >= 20 THEN 32.00 ELSE 0 END,
+  true, kind NOT IN (8, 9), CASE WHEN kind IN (8, 9) THEN now() + interval '2 days' END,
+  CASE WHEN kind IN (8, 9) THEN now() END, false, false,
+  CASE WHEN kind BETWEEN 10 AND 19 THEN 'MEMBER' END, CASE WHEN kind BETWEEN 10 AND 19 THEN 'OTHER' END,
+  CASE WHEN kind BETWEEN 10 AND 19 THEN starts - interval '3 days' END,
+  CASE WHEN kind BETWEEN 10 AND 19 THEN false END,
+  CASE WHEN kind >= 20 THEN starts END, CASE WHEN kind >= 20 THEN starts + interval '1 hour' END,
   'MEMBER', starts - interval '7 days', now(), 1
 FROM picked
 """

@@ -1,6 +1,6 @@
 """Profile the provider dashboard (W2's query) in-process with pyinstrument, on PostgreSQL, and count its SQL.
 
-    .venv/bin/python -m bench.profile_w2 [--requests 500] [--sessions 10000]
+    .venv/bin/python -m bench.profile_w2 [--requests 500] [--sessions 10000] [--no-profile]
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sessions_gql.app import create_app
 from sessions_gql.config import Settings
 
 
-async def dashboards(settings: Settings, database_url: str, count: int, sessions: int) -> None:
+async def dashboards(settings: Settings, database_url: str, count: int, sessions: int, *, profile: bool = True
+                     ) -> None:
     pairs = await seed_pairs(settings, PROVIDERS)
     await history.grow(database_url, sessions)
     app = create_app(settings, migrate_on_start=False)
@@ -43,14 +44,17 @@ async def dashboards(settings: Settings, database_url: str, count: int, sessions
         event.listen(engine, "before_cursor_execute", counted)
         profiler = Profiler(async_mode="enabled")
         started = time.perf_counter()
-        profiler.start()
+        if profile:
+            profiler.start()
         for index in range(count):
             await dashboard(index)
-        profiler.stop()
+        if profile:
+            profiler.stop()
         elapsed = time.perf_counter() - started
         event.remove(engine, "before_cursor_execute", counted)
     await app.state.deps.dispose()
-    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if profile:
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
     print(f"{count} dashboards in {elapsed:.2f} s: {elapsed / count * 1000:.2f} ms each, "
           f"{statements / count:.1f} SQL statements each")
 
@@ -59,9 +63,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--no-profile", action="store_true", help="only time the requests and count their SQL")
     args = parser.parse_args()
     with stack() as s:
-        asyncio.run(dashboards(s.settings(), s.database_url, args.requests, args.sessions))
+        asyncio.run(dashboards(s.settings(), s.database_url, args.requests, args.sessions,
+                               profile=not args.no_profile))
 
 
 if __name__ == "__main__":

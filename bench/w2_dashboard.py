@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests.harness.servers import free_port
 
 from bench import history, peer
 from bench.common import Pair, Stack, api_processes, seed_pairs, stack
 from sessions_gql.resolvers import ids
-from tests.harness.servers import free_port
 
-PROVIDERS = 200
+PROVIDERS = 32
 OURS = """query Dashboard {
   upcoming: sessions(first: 20, filter: {view: UPCOMING}) {
     totalCount
@@ -84,9 +84,8 @@ def wrk_script(requests: list[tuple[dict[str, str], str]]) -> Path:
     for headers, body in requests:
         header_table = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
         rows.append(f"{{ {{ {header_table} }}, {_lua_string(body)} }}")
-    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    handle.write(LUA % {"requests": ",\n  ".join(rows)})
-    handle.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(LUA % {"requests": ",\n  ".join(rows)})
     return Path(handle.name)
 
 
@@ -99,8 +98,8 @@ def ensure_wrk() -> str:
 
 
 def wrk(url: str, script: Path, *, connections: int, seconds: float) -> dict[str, Any]:
-    out = subprocess.run([ensure_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s",
-                          str(script), url], capture_output=True, text=True, check=True)
+    out = subprocess.run([ensure_wrk(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout",
+                          "10s", "-s", str(script), url], capture_output=True, text=True, check=True)
     line = next((line for line in out.stdout.splitlines() if line.startswith("WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from sessions_gql.config import Settings
@@ -30,17 +39,42 @@ class Schema(strawberry.Schema):
         return None
 
 
+class DocumentCache(ParserCache):
+    """ParserCache that leaves documents that fail to parse to strawberry's own parse, which reports the syntax
+    error the usual way (coded by ErrorPolicy); a GraphQLError raised in an extension hook would bypass that."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
+DOCUMENTS_CACHED = 1024
+"""Parsed and validated documents kept per process (LRU). Clients send a handful of documents with variables,
+so nearly every request skips parsing and validation; unique documents only cycle the cache."""
+
+
 def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
-    """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors)."""
+    """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors).
+
+    The depth and alias limits are validation rules built once here, not per request, so that a document's
+    validation result can be cached: the cache is keyed by the rule classes as well as the document.
+    """
+    limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
             *([metrics.extension] if metrics is not None else []),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: AddValidationRules(limits),
+            lambda: DocumentCache(maxsize=DOCUMENTS_CACHED),
+            lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
             ErrorPolicy,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
