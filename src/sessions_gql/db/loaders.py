@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from sessions_gql.db import models as m
@@ -62,6 +63,21 @@ class Loaders:
 
         return DataLoader(load_fn=load)
 
+    def _with_user(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
+        """Members or providers by id, their users read in the same statement and primed into `user_by_id`:
+        nearly every field of a person needs the user row, so fetching it later would cost a second trip."""
+
+        async def load(keys: list[uuid.UUID]) -> list[Any]:
+            session = await self._db()
+            pairs = (await session.execute(
+                select(model, m.User).join(m.User, m.User.id == model.user_id).where(model.id.in_(keys)))).all()
+            users = self.user_by_id
+            for _person, user in pairs:
+                users.prime(user.id, user)
+            return _by_key([person for person, _user in pairs], keys, lambda row: row.id)
+
+        return DataLoader(load_fn=load)
+
     def _by_column(self, model: type[Any], column: Any, *, many: bool, order: Any = None) -> DataLoader[Any, Any]:
         async def load(keys: list[Any]) -> list[Any]:
             session = await self._db()
@@ -80,11 +96,11 @@ class Loaders:
 
     @cached_property
     def member_by_id(self) -> DataLoader[uuid.UUID, m.Member | None]:
-        return self._by_id(m.Member)
+        return self._with_user(m.Member)
 
     @cached_property
     def provider_by_id(self) -> DataLoader[uuid.UUID, m.Provider | None]:
-        return self._by_id(m.Provider)
+        return self._with_user(m.Provider)
 
     @cached_property
     def service_by_id(self) -> DataLoader[uuid.UUID, m.Service | None]:
@@ -156,10 +172,19 @@ class Loaders:
         """(member_id, provider_id) -> the pair's conversation, if one was opened."""
 
         async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[m.Conversation | None]:
+            """With each conversation its last message, in the same statement, primed into
+            `last_message_by_conversation_id`: lists of conversations and sessions show it next to them."""
             session = await self._db()
-            pairs = tuple_(m.Conversation.member_id, m.Conversation.provider_id)
-            rows = (await session.scalars(select(m.Conversation).where(pairs.in_(keys)))).all()
-            return _by_key(rows, keys, lambda row: (row.member_id, row.provider_id))
+            C, Msg = m.Conversation, m.Message
+            earlier = aliased(Msg)
+            last_id = select(func.max(earlier.id)).where(earlier.conversation_id == C.id).scalar_subquery()
+            pairs = (await session.execute(
+                select(C, Msg).outerjoin(Msg, Msg.id == last_id)
+                .where(tuple_(C.member_id, C.provider_id).in_(keys)))).all()
+            last_messages = self.last_message_by_conversation_id
+            for conversation, message in pairs:
+                last_messages.prime(conversation.id, message)
+            return _by_key([row for row, _message in pairs], keys, lambda row: (row.member_id, row.provider_id))
 
         return DataLoader(load_fn=load)
 

@@ -32,3 +32,15 @@ def page_size(first: int | None, *, maximum: int, field: str = "first") -> int:
     if not 0 <= first <= maximum:
         raise ValidationError(f"{field} must be between 0 and {maximum}", field=field)
     return first
+
+
+def selects(info: Any, name: str) -> bool:
+    """Whether the current field's selection asks for `name` (through fragments too): totals are counted
+    only for clients that show them."""
+    pending = [selection for field in info.selected_fields for selection in field.selections]
+    while pending:
+        selection = pending.pop()
+        if getattr(selection, "name", None) == name:
+            return True
+        pending.extend(getattr(selection, "selections", None) or ())
+    return False

@@ -10,7 +10,7 @@ import strawberry
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import ValidationError
 from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size, selects
 from sessions_gql.schema import sessions as t
 from sessions_gql.schema.common import page_info
 from sessions_gql.schema.context import Info
@@ -58,7 +58,7 @@ async def sessions_connection(
     page = await session_queries.sessions_page(
         await info.context.db(), viewer=info.context.viewer,
         query=_query(filter, member_id=member_id, provider_id=provider_id),
-        now=info.context.deps.clock.now(), first=size, after=_after(after),
+        now=info.context.deps.clock.now(), first=size, after=_after(after), count=selects(info, "totalCount"),
     )
     loader = info.context.loaders.session_by_id
     for row in page.rows:

@@ -105,8 +105,15 @@ async def sessions_page(
     now: datetime,
     first: int,
     after: tuple[datetime, uuid.UUID] | None,
+    count: bool = True,
 ) -> Page:
+    """A page in time order (newest first for PAST). With `count`, the total matching the filter (ignoring
+    `after`) rides along in the same statement as an uncorrelated subquery, which PostgreSQL runs once."""
     conditions = session_conditions(viewer, query, now)
+    total_query = select(func.count()).select_from(S).where(*conditions)
+    if first == 0 and after is None and count:  # a count alone (a badge): one statement, no rows
+        total = int(await db.scalar(total_query) or 0)
+        return Page(rows=[], has_next=total > 0, total=total)
     descending = newest_first(query)
     keyset = list(conditions)
     if after is not None:
@@ -117,9 +124,13 @@ async def sessions_page(
             else or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
         )
     order = (S.starts_at.desc(), S.id.desc()) if descending else (S.starts_at.asc(), S.id.asc())
-    rows = list((await db.scalars(select(S).where(*keyset).order_by(*order).limit(first + 1))).all())
-    total = await db.scalar(select(func.count()).select_from(S).where(*conditions))
-    return Page(rows=rows[:first], has_next=len(rows) > first, total=int(total or 0))
+    columns = (S, total_query.scalar_subquery()) if count else (S,)
+    found = (await db.execute(select(*columns).where(*keyset).order_by(*order).limit(first + 1))).all()
+    rows = [row[0] for row in found]
+    total = None
+    if count:  # an empty page after a cursor says nothing of the total: ask for it alone
+        total = int(found[0][1]) if found else (0 if after is None else int(await db.scalar(total_query) or 0))
+    return Page(rows=rows[:first], has_next=len(rows) > first, total=total)
 
 
 def holds_slot(status: SessionStatus) -> bool:
