@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import websockets
 from gql import Client, gql
+from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 from websockets.typing import Subprotocol
 
@@ -112,10 +113,12 @@ async def test_a_stranger_cannot_follow_someone_elses_session(live: LiveServer) 
     _w, session_id = await requested(live)
     stranger = await live.api.member("Nosy Neighbour")
     async with Client(transport=transport(live, stranger.token, "graphql-transport-ws")) as session:
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(TransportQueryError) as refused:
             async for _ in session.subscribe(SESSION_EVENTS, variable_values={"sessionId": session_id}):
                 break
-    assert "no such session" in str(refused.value)
+    assert refused.value.errors is not None
+    assert [(e["message"], e["extensions"]) for e in refused.value.errors] == [
+        ("no such session", {"code": "NOT_FOUND", "field": "sessionId"})]
 
 
 async def test_a_connection_may_hold_at_most_twenty_subscriptions(live: LiveServer) -> None:
@@ -129,4 +132,5 @@ async def test_a_connection_may_hold_at_most_twenty_subscriptions(live: LiveServ
             await socket.send(json.dumps({"id": str(number), "type": "subscribe", "payload": {"query": query}}))
         refused = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
     assert (refused["id"], refused["type"]) == ("20", "next")
-    assert refused["payload"] == {"data": None, "errors": [{"message": "at most 20 subscriptions per connection"}]}
+    assert refused["payload"] == {"data": None, "errors": [{"message": "at most 20 subscriptions per connection",
+                                                             "extensions": {"code": "RATE_LIMITED", "field": None}}]}

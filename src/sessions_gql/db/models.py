@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -152,6 +153,10 @@ class Sponsorship(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+OPEN_SQL = text("status IN ('AWAITING_APPROVAL', 'CONFIRMED', 'RESCHEDULING', 'IN_PROGRESS')")
+FREE_SQL = text("funding = 'FREE_CONSULTATION'")
+
+
 class Session(Base):
     __tablename__ = "sessions"
     __table_args__ = (
@@ -160,6 +165,14 @@ class Session(Base):
         Index(None, "member_id", "starts_at", "id"),
         Index(None, "provider_id", "starts_at", "id"),
         Index(None, "status", "starts_at"),
+        # Open sessions are a sliver of a long history: the upcoming and awaiting views, and their counts, read
+        # only these (migration 0004, from the W2 growth run).
+        Index("ix_sessions_open_by_provider", "provider_id", "starts_at", "id",
+              postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_sessions_open_by_member", "member_id", "starts_at", "id",
+              postgresql_where=OPEN_SQL, sqlite_where=OPEN_SQL),
+        Index("ix_sessions_free_consultations", "member_id", "provider_id",
+              postgresql_where=FREE_SQL, sqlite_where=FREE_SQL),
     )
 
     id: Mapped[uuid.UUID] = _pk()

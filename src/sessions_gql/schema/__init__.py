@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from sessions_gql.config import Settings
 from sessions_gql.observability import Metrics
-from sessions_gql.schema.errors import ErrorPolicy
+from sessions_gql.schema.errors import ErrorPolicy, coded_stream
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
 from sessions_gql.schema.subscriptions import Subscription
@@ -37,6 +37,12 @@ class Schema(strawberry.Schema):
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
+
+    async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,  # type: ignore[override]
+                     context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
+        """Websocket results: every event's errors coded like an HTTP response's."""
+        results = await super().stream(query, variable_values, context_value, *args, **kwargs)
+        return coded_stream(results, context_value)
 
 
 class DocumentCache(ParserCache):

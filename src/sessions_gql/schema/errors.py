@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -23,6 +24,34 @@ def _with_code(error: GraphQLError, code: str, message: str | None = None, **ext
     )
 
 
+def shape_error(error: GraphQLError, context: object) -> GraphQLError:
+    """The error as clients get it: coded, and masked (and logged) when unexpected. Idempotent."""
+    if "code" in (error.extensions or {}):
+        return error
+    original = error.original_error
+    if isinstance(original, Unauthenticated):
+        return _with_code(error, "UNAUTHENTICATED")
+    if isinstance(original, DomainError):
+        return _with_code(error, original.code, field=original.field)
+    if original is None or isinstance(original, GraphQLError):
+        if isinstance(context, Context) and context.deps.settings.is_production:
+            return _with_code(error, "GRAPHQL_VALIDATION", SUGGESTION.sub("", error.message))
+        return _with_code(error, "GRAPHQL_VALIDATION")
+    request_id = context.request_id if isinstance(context, Context) else "-"
+    log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+    return _with_code(error, "INTERNAL_SERVER_ERROR", f"Internal server error (request id {request_id})",
+                      requestId=request_id)
+
+
+async def coded_stream(results: AsyncIterator[Any], context: object) -> AsyncIterator[Any]:
+    """Each result of a subscription (or an operation sent over a websocket) with its errors shaped: the
+    extension below only sees an operation's final result, not every event of a stream."""
+    async for result in results:
+        if getattr(result, "errors", None):
+            result.errors = [shape_error(error, context) for error in result.errors]
+        yield result
+
+
 class ErrorPolicy(SchemaExtension):
     """Codes every error; masks unexpected ones; closes the operation's read session."""
 
@@ -33,19 +62,4 @@ class ErrorPolicy(SchemaExtension):
             await context.close()
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
-            result.errors = [self._shape(error, context) for error in result.errors]
-
-    def _shape(self, error: GraphQLError, context: Context) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, Unauthenticated):
-            return _with_code(error, "UNAUTHENTICATED")
-        if isinstance(original, DomainError):
-            return _with_code(error, original.code, field=original.field)
-        if original is None or isinstance(original, GraphQLError):
-            if isinstance(context, Context) and context.deps.settings.is_production:
-                return _with_code(error, "GRAPHQL_VALIDATION", SUGGESTION.sub("", error.message))
-            return _with_code(error, "GRAPHQL_VALIDATION")
-        request_id = context.request_id if isinstance(context, Context) else "-"
-        log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
-        return _with_code(error, "INTERNAL_SERVER_ERROR", f"Internal server error (request id {request_id})",
-                          requestId=request_id)
+            result.errors = [shape_error(error, context) for error in result.errors]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
@@ -33,8 +33,8 @@ async def used_free_consultation(uow: UnitOfWork, *, member_id: uuid.UUID, provi
                                  except_session: uuid.UUID | None = None) -> bool:
     """A free consultation counts as used unless it was declined, cancelled or expired."""
     S = m.Session
-    query = select(func.count()).select_from(S).where(
-        S.member_id == member_id, S.provider_id == provider_id, S.funding == Funding.FREE_CONSULTATION,
+    query = select(func.count()).select_from(S).where(  # the literal matches the partial index's predicate
+        S.member_id == member_id, S.provider_id == provider_id, text("sessions.funding = 'FREE_CONSULTATION'"),
         S.status.not_in(RETURNED_STATUSES),
     )
     if except_session is not None:
