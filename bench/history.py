@@ -64,7 +64,8 @@ WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.member_id = s.member_id 
 GROUP BY member_id, provider_id
 """
 
-# Two messages per conversation for every ten sessions it has had (at least two).
+# Two messages per conversation for every ten sessions it has had (at least two), when the conversation is
+# first written; later growth adds sessions, not messages.
 MESSAGES = """
 INSERT INTO messages (conversation_id, sender_user_id, body, sent_at)
 SELECT c.id, CASE WHEN k % 2 = 0 THEN mu.user_id ELSE pu.user_id END,
