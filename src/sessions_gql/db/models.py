@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime, time
 from decimal import Decimal
@@ -153,8 +154,15 @@ class Sponsorship(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-OPEN_SQL = text("status IN ('AWAITING_APPROVAL', 'CONFIRMED', 'RESCHEDULING', 'IN_PROGRESS')")
-FREE_SQL = text("funding = 'FREE_CONSULTATION'")
+def in_literals(column: str, *values: enum.Enum) -> Any:
+    """`column IN (...)` with the values written out, not bound: PostgreSQL can then prove that a query implies a
+    partial index's predicate even under a generic plan. Only for the enums' own constants, never input."""
+    listed = ", ".join(f"'{value.value}'" for value in sorted(values, key=lambda value: value.value))
+    return text(f"{column} IN ({listed})")
+
+
+OPEN_SQL = in_literals("status", *e.OPEN_STATUSES)
+FREE_SQL = in_literals("funding", e.Funding.FREE_CONSULTATION)
 
 
 class Session(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
@@ -34,8 +34,8 @@ async def used_free_consultation(uow: UnitOfWork, *, member_id: uuid.UUID, provi
     """A free consultation counts as used unless it was declined, cancelled or expired."""
     S = m.Session
     query = select(func.count()).select_from(S).where(  # the literal matches the partial index's predicate
-        S.member_id == member_id, S.provider_id == provider_id, text("sessions.funding = 'FREE_CONSULTATION'"),
-        S.status.not_in(RETURNED_STATUSES),
+        S.member_id == member_id, S.provider_id == provider_id,
+        m.in_literals("sessions.funding", Funding.FREE_CONSULTATION), S.status.not_in(RETURNED_STATUSES),
     )
     if except_session is not None:
         query = query.where(S.id != except_session)
