@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 
-from sessions_gql.config import get_settings
+from sessions_gql.config import Settings, get_settings
 from sessions_gql.logging_setup import configure
 
 
@@ -20,11 +22,33 @@ def _serve(args: argparse.Namespace) -> int:
     from sessions_gql.app import create_app
 
     settings = get_settings()
+    app = create_app(settings)
+    tune_gc()
     # log_config=None: uvicorn's loggers (access log included) go through ours (logging_setup.configure)
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="info", log_config=None, ws="websockets-sansio" if _has_sansio() else "auto",
-                timeout_graceful_shutdown=10)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
+                log_level="info", log_config=None, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options that shape the protocol, shared by `serve` and the tests' live server."""
+    return {"ws": "websockets-sansio" if _has_sansio() else "auto",
+            "ws_per_message_deflate": settings.ws_compression, "timeout_graceful_shutdown": 10}
+
+
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Collect cycles less often, and never rescan what startup built (modules, the schema).
+
+    With the default threshold of 700 allocations, a process holding thousands of websocket subscriptions spent
+    38 % of its CPU in the cycle collector while fanning out (bench W3, py-spy --native), mostly rescanning
+    long-lived connection state. Young collections every 50,000 allocations cost a few MB of garbage at most.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _has_sansio() -> bool:

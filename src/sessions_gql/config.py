@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     log_format: Literal["json", "text"] | None = None  # None: json in production, text in development
     metrics: bool = True  # serve Prometheus metrics on /metrics
+    # permessage-deflate on websockets: off, since live frames are a few hundred bytes and each compressing
+    # connection holds zlib state (40 KiB per idle subscription in bench W3)
+    ws_compression: bool = False
 
     # protection
     max_query_depth: int = 12

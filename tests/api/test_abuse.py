@@ -638,6 +638,24 @@ async def test_a_deleted_users_token_stops_working(api: Api) -> None:
             ("UNAUTHENTICATED", "invalid token: the user no longer exists")]
 
 
+
+async def test_a_user_erased_inside_the_cache_window_is_signed_out_by_the_viewer_query(api: Api) -> None:
+    """Inside the cache window the token still names a viewer; `viewer` finds no user row, answers
+    UNAUTHENTICATED (not an internal error) and drops the cache entry, so the next request is refused too."""
+    gone = await api.member("Gone")
+    assert gone.member_id
+    assert "errors" not in await api.post(VIEWER, token=gone.token)
+    async with api.deps.sessions() as db, db.begin():
+        await db.execute(delete(m.Member).where(m.Member.id == gone.member_id))
+        await db.execute(delete(m.User).where(m.User.id == gone.viewer.user_id))
+    assert gone.viewer.user_id in api.deps.viewers
+    for document_ in (VIEWER, OPT_OUT):
+        body = await api.post(document_, token=gone.token)
+        assert body["data"] is None
+        assert [(e["extensions"]["code"], e["message"]) for e in body["errors"]] == [
+            ("UNAUTHENTICATED", "invalid token: the user no longer exists")]
+    assert gone.viewer.user_id not in api.deps.viewers
+
 DEACTIVATE = """mutation($v: ProviderVisibility!, $id: ID) { setProviderVisibility(visibility: $v, providerId: $id) {
   __typename ... on UserError { code field } } }"""
 ME = "{ viewer { provider { id visibility } } }"

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from sessions_gql.app import create_app
+from sessions_gql.cli import server_options
 from sessions_gql.clock import FrozenClock
 from sessions_gql.services.deps import Deps
 from tests.harness.app import Api, settings_for
@@ -38,7 +39,7 @@ async def start_server(settings: Any, clock: FrozenClock) -> tuple[uvicorn.Serve
     app = create_app(settings, clock=clock, migrate_on_start=True)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws="websockets-sansio", ws_ping_interval=None)
+                            ws_ping_interval=None, **server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):

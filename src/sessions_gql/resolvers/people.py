@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from sessions_gql.context import Unauthenticated
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import NotFound, ValidationError
 from sessions_gql.resolvers import ids
@@ -125,7 +126,9 @@ async def viewer(info: Info) -> t.Viewer:
     me = info.context.viewer
     loaders = info.context.loaders
     user = await loaders.user_by_id.load(me.user_id)
-    assert user is not None
+    if user is None:  # erased by an operator inside the viewer cache's window: the token ends now
+        info.context.deps.viewers.pop(me.user_id, None)
+        raise Unauthenticated("invalid token: the user no longer exists")
     member = await loaders.member_by_id.load(me.member_id) if me.member_id else None
     provider = await loaders.provider_by_id.load(me.provider_id) if me.provider_id else None
     return t.Viewer(user=t.User.of(user), member=t.Member.of(member) if member else None,
