@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     app = create_app(settings)
-    tune_gc()
+    tune_gc(settings)
     # log_config=None: uvicorn's loggers (access log included) go through ours (logging_setup.configure)
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
                 log_level="info", log_config=None, **server_options(settings))
@@ -36,19 +36,19 @@ def server_options(settings: Settings) -> dict[str, Any]:
             "ws_per_message_deflate": settings.ws_compression, "timeout_graceful_shutdown": 10}
 
 
-GC_YOUNG_THRESHOLD = 50_000
+def tune_gc(settings: Settings) -> None:
+    """Never rescan what startup built (modules, the schema); optionally collect less often.
 
-
-def tune_gc() -> None:
-    """Collect cycles less often, and never rescan what startup built (modules, the schema).
-
-    With the default threshold of 700 allocations, a process holding thousands of websocket subscriptions spent
-    38 % of its CPU in the cycle collector while fanning out (bench W3, py-spy --native), mostly rescanning
-    long-lived connection state. Young collections every 50,000 allocations cost a few MB of garbage at most.
+    Freezing the startup heap helps every workload (bench/RESULTS.md, W2 and W3). Python's thresholds
+    (700, 10, 10) keep pauses short: dashboard p99 274 to 345 ms under load, against about 630 ms with
+    (10000, 10, 10) or (50000, 10, 10), whose single collections paused for 0.14 to 0.34 s. A process that
+    mostly holds subscriptions to busy channels should collect less often:
+    SESSIONS_GQL_GC_THRESHOLDS=[50000,10,10] cut the API CPU of W3 at 10,000 subscribers to 0.43 of that.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    if settings.gc_thresholds is not None:
+        gc.set_threshold(*settings.gc_thresholds)
 
 
 def _has_sansio() -> bool:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # permessage-deflate on websockets: off, since live frames are a few hundred bytes and each compressing
     # connection holds zlib state (40 KiB per idle subscription in bench W3)
     ws_compression: bool = False
+    # the cycle collector's thresholds for `serve` (None: Python's); see cli.tune_gc
+    gc_thresholds: tuple[int, int, int] | None = None
 
     # protection
     max_query_depth: int = 12

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from sessions_gql.cli import GC_YOUNG_THRESHOLD, tune_gc
+from sessions_gql.cli import tune_gc
 from sessions_gql.clock import FrozenClock
 from tests.harness.app import settings_for
 from tests.harness.live import LiveServer, start_server
@@ -55,9 +55,12 @@ def restore_gc() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restore_gc")
-def test_tune_gc_freezes_startup_objects_and_raises_only_the_young_threshold() -> None:
+@pytest.mark.parametrize(("configured", "expected"), [(None, (700, 10, 10)), ((10_000, 10, 10), (10_000, 10, 10))])
+def test_tune_gc_freezes_the_startup_heap_and_applies_configured_thresholds(
+    configured: tuple[int, int, int] | None, expected: tuple[int, int, int]
+) -> None:
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
-    tune_gc()
-    assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+    tune_gc(settings_for("sqlite+aiosqlite:///:memory:", gc_thresholds=configured))
+    assert gc.get_threshold() == expected
     assert gc.get_freeze_count() > 10_000  # the modules and the schema imported by this test run
