@@ -81,9 +81,10 @@ async def _announce(deps: Deps, row: m.Session, party: Party, store: PresenceSto
     arrived = await store.mark(row.id, party, deps.clock.now())
     if not arrived:
         return
-    await deps.hub.publish(presence_channel(row.id), "{}")
     if party is Party.MEMBER and row.status is SessionStatus.CONFIRMED:
+        # committed before the room is told (a provider woken for another reason may still see the member first)
         await presence_service.member_waiting(deps, session_id=row.id, now=deps.clock.now())
+    await deps.hub.publish(presence_channel(row.id), "{}")
 
 
 @strawberry.type
