@@ -62,7 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
             context.request_id = request_id
         return context
 
-    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization") if isinstance(params, dict) else None

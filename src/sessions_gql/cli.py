@@ -52,8 +52,9 @@ def tune_gc(settings: Settings) -> None:
 
 
 def _has_sansio() -> bool:
+    """Whether uvicorn offers `ws="websockets-sansio"` (its protocol module imports with this websockets)."""
     try:
-        import websockets.sansio  # noqa: F401
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
     except ImportError:
         return False
     return True

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TextClause,
     Time,
     UniqueConstraint,
     Uuid,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sessions_gql.db.base import Base
+from sessions_gql.db.base import Base as Base  # re-exported: the migrations' env takes the metadata from here
 from sessions_gql.db.types import BigId, UTCDateTime, uuid7
 from sessions_gql.domain import enums as e
 
@@ -154,7 +155,7 @@ class Sponsorship(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-def in_literals(column: str, *values: enum.Enum) -> Any:
+def in_literals(column: str, *values: enum.Enum) -> TextClause:
     """`column IN (...)` with the values written out, not bound: PostgreSQL can then prove that a query implies a
     partial index's predicate even under a generic plan. Only for the enums' own constants, never input."""
     listed = ", ".join(f"'{value.value}'" for value in sorted(values, key=lambda value: value.value))

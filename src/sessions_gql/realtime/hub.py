@@ -76,7 +76,7 @@ class Hub(Broadcast):
             pending = asyncio.ensure_future(run())
             self._reads[key] = pending
             pending.add_done_callback(lambda _done: self._reads.pop(key, None))
-        return await asyncio.shield(pending)  # type: ignore[no-any-return]
+        return await asyncio.shield(pending)
 
     async def ping(self) -> None:
         if self.backend is not None:

@@ -74,7 +74,7 @@ class RedisPresence:
 
     async def present(self, session_id: uuid.UUID) -> dict[Party, datetime]:
         values = await self._redis.mget([_key(session_id, party) for party in Party])
-        return {party: datetime.fromisoformat(value.decode()).astimezone(UTC)
+        return {party: datetime.fromisoformat(value if isinstance(value, str) else value.decode()).astimezone(UTC)
                 for party, value in zip(Party, values, strict=True) if value is not None}
 
     async def close(self) -> None:

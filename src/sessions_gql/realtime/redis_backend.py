@@ -88,7 +88,7 @@ class ResilientRedisBackend(BroadcastBackend):
                 self._pubsub = None
                 self.connected.clear()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(backoff)

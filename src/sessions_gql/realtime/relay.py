@@ -30,7 +30,7 @@ async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
     """Position and mark one batch of outbox rows; returns what to publish once committed."""
     async with deps.uow() as uow:
         db = uow.session
-        if db.bind.dialect.name == "postgresql":
+        if db.get_bind().dialect.name == "postgresql":
             locked = await db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK})
             if not locked:
                 return []

@@ -51,7 +51,7 @@ MAPPERS: dict[type[d.DomainError], Callable[[d.DomainError], UserError]] = {
 
 def user_error(exc: d.DomainError) -> UserError:
     for cls in type(exc).__mro__:
-        mapper = MAPPERS.get(cls)  # type: ignore[arg-type]
+        mapper = MAPPERS.get(cls)
         if mapper is not None:
             return mapper(exc)
     return _basic(exc)

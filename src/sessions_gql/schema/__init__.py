@@ -38,7 +38,7 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
 
-    async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,  # type: ignore[override]
+    async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
         """Websocket results: every event's errors coded like an HTTP response's."""
         results = await super().stream(query, variable_values, context_value, *args, **kwargs)

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import strawberry
 
 from sessions_gql.schema.enums import ErrorCode
+
+_Resolver = TypeVar("_Resolver", bound=Callable[..., Any])
+
+
+def resolver_field(*, description: str | None = None) -> Callable[[_Resolver], _Resolver]:
+    """`@strawberry.field(description=...)` on a resolver method, typed for mypy.
+
+    Strawberry types the keyword-only call as returning Any (it also serves `x: int = strawberry.field(...)`), which
+    strict mypy reports as an untyped decorator (strawberry-graphql/strawberry#1929), and the bare decorator as
+    returning a StrawberryField, which cannot be called as the method. Once `@strawberry.type` has processed the
+    class, the attribute is the method itself again, which is what this says. At run time it is `strawberry.field`.
+    """
+    decorate: Callable[[_Resolver], _Resolver] = strawberry.field(description=description)
+    return decorate
 
 
 @strawberry.interface

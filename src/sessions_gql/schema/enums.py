@@ -8,22 +8,30 @@ import strawberry
 
 from sessions_gql.domain import enums as d
 
-Role = strawberry.enum(d.Role)
-Modality = strawberry.enum(d.Modality)
-ProviderVisibility = strawberry.enum(d.ProviderVisibility)
-Weekday = strawberry.enum(d.Weekday)
-OverrideKind = strawberry.enum(d.OverrideKind)
-SessionStatus = strawberry.enum(d.SessionStatus)
-PaymentStatus = strawberry.enum(d.PaymentStatus)
-Funding = strawberry.enum(d.Funding)
-Party = strawberry.enum(d.Party)
-DeclineReason = strawberry.enum(d.DeclineReason)
-CancellationReason = strawberry.enum(d.CancellationReason)
-SessionAction = strawberry.enum(d.SessionAction)
-TimelineEventType = strawberry.enum(d.TimelineEventType)
-LedgerEntryKind = strawberry.enum(d.LedgerEntryKind)
-RefundKind = strawberry.enum(d.RefundKind)
-NotificationKind = strawberry.enum(d.NotificationKind)
+# The schema's enums are the domain's own classes: plain aliases, so a type checker takes them as types, and
+# strawberry.enum registers each class in place (it returns the class it was given).
+Role = d.Role
+Modality = d.Modality
+ProviderVisibility = d.ProviderVisibility
+Weekday = d.Weekday
+OverrideKind = d.OverrideKind
+SessionStatus = d.SessionStatus
+PaymentStatus = d.PaymentStatus
+Funding = d.Funding
+Party = d.Party
+DeclineReason = d.DeclineReason
+CancellationReason = d.CancellationReason
+SessionAction = d.SessionAction
+TimelineEventType = d.TimelineEventType
+LedgerEntryKind = d.LedgerEntryKind
+RefundKind = d.RefundKind
+NotificationKind = d.NotificationKind
+PresenceState = d.PresenceState
+
+for _domain_enum in (Role, Modality, ProviderVisibility, Weekday, OverrideKind, SessionStatus, PaymentStatus, Funding,
+                     Party, DeclineReason, CancellationReason, SessionAction, TimelineEventType, LedgerEntryKind,
+                     RefundKind, NotificationKind, PresenceState):
+    strawberry.enum(_domain_enum)
 
 
 @strawberry.enum
@@ -51,4 +59,4 @@ class ErrorCode(Enum):
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     RATE_LIMITED = "RATE_LIMITED"
-PresenceState = strawberry.enum(d.PresenceState)
+

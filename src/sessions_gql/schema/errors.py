@@ -55,11 +55,11 @@ async def coded_stream(results: AsyncIterator[Any], context: object) -> AsyncIte
 class ErrorPolicy(SchemaExtension):
     """Codes every error; masks unexpected ones; closes the operation's read session."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
         if isinstance(context, Context):
             await context.close()
         result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
+        if result is not None and result.errors:
             result.errors = [shape_error(error, context) for error in result.errors]

@@ -11,7 +11,7 @@ from strawberry import Private
 from sessions_gql.db import models as m
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import encode_cursor
-from sessions_gql.schema.common import BasicError, Node, PageInfo
+from sessions_gql.schema.common import BasicError, Node, PageInfo, resolver_field
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import NotificationKind
 from sessions_gql.schema.people import Member, Provider, User, member_of, provider_of
@@ -37,7 +37,7 @@ class Message(Node):
                    client_message_id=row.client_message_id, sent_at=row.sent_at,
                    read_by_recipient_at=row.read_by_recipient_at)
 
-    @strawberry.field(description="Resume a subscription after this message.")
+    @resolver_field(description="Resume a subscription after this message.")
     def cursor(self) -> str:
         return stream_cursor(self.row.position, self.row.id)
 
@@ -47,7 +47,7 @@ class Message(Node):
         assert row is not None
         return Conversation.of(row)
 
-    @strawberry.field(description="Null for a system message about a booking.")
+    @resolver_field(description="Null for a system message about a booking.")
     async def sender(self, info: Info) -> User | None:
         if self.row.sender_user_id is None:
             return None
@@ -92,13 +92,13 @@ class Conversation(Node):
         row = await info.context.loaders.last_message_by_conversation_id.load(self.row.id)
         return Message.of(row) if row is not None else None
 
-    @strawberry.field(description="Messages from the other side, and system messages, after the viewer's read mark.")
+    @resolver_field(description="Messages from the other side, and system messages, after the viewer's read mark.")
     async def unread_count(self, info: Info) -> int:
         from sessions_gql.resolvers.messaging import unread_count
 
         return await unread_count(info, self.row)
 
-    @strawberry.field(description="The newest `last` messages before the cursor, oldest first.")
+    @resolver_field(description="The newest `last` messages before the cursor, oldest first.")
     async def messages(self, info: Info, last: int | None = 50, before: str | None = None) -> MessageConnection:
         from sessions_gql.resolvers.messaging import messages_connection
 
@@ -131,7 +131,7 @@ class Notification(Node):
         return cls(id=strawberry.ID(ids.encode("Notification", row.id)), row=row, kind=row.kind,
                    title=row.title, body=row.body, created_at=row.created_at, read_at=row.read_at)
 
-    @strawberry.field(description="Resume the notificationAdded subscription after this notification.")
+    @resolver_field(description="Resume the notificationAdded subscription after this notification.")
     def cursor(self) -> str:
         return stream_cursor(self.row.position, self.row.id)
 

@@ -12,7 +12,7 @@ from strawberry import Private
 
 from sessions_gql.db import models as m
 from sessions_gql.resolvers import ids
-from sessions_gql.schema.common import Money, Node, PageInfo
+from sessions_gql.schema.common import Money, Node, PageInfo, resolver_field
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import LedgerEntryKind, Modality, ProviderVisibility, Role
 from sessions_gql.services import visibility
@@ -54,7 +54,7 @@ class User(Node):
         member = await self.member(info)
         return self.row.email if member is not None and viewer.is_provider else None
 
-    @strawberry.field
+    @resolver_field()  # typed as the method: `email` calls it
     async def member(self, info: Info) -> Member | None:
         row = await info.context.loaders.member_by_user_id.load(self.row.id)
         if row is None or not await visibility.can_see_member(info.context.viewer, row.id, info.context.loaders):
@@ -165,7 +165,7 @@ class Member(Node):
     async def time_zone(self, info: Info) -> str:
         return (await self._user(info)).time_zone
 
-    @strawberry.field(description="The member themself and admins.")
+    @resolver_field(description="The member themself and admins.")
     def wallet(self, info: Info) -> Wallet | None:
         if not visibility.sees_wallet(info.context.viewer, self.row.id):
             return None
@@ -186,7 +186,7 @@ class Member(Node):
         rows = await self._sponsorships(info)
         return round(sum(row.minutes_granted - row.minutes_used for row in rows) / 60, 2)
 
-    @strawberry.field(description="The viewing provider's own notes on this member.")
+    @resolver_field(description="The viewing provider's own notes on this member.")
     async def private_notes(self, info: Info) -> list[NoteLazy]:
         from sessions_gql.schema.sessions import notes_on_member
 
@@ -269,7 +269,7 @@ class Provider(Node):
     async def services(self, info: Info) -> list[Service]:
         return [Service.of(row) for row in await info.context.loaders.services_by_provider_id.load(self.row.id)]
 
-    @strawberry.field(description="The provider themself and admins.")
+    @resolver_field(description="The provider themself and admins.")
     async def availability(self, info: Info) -> AvailabilityLazy | None:
         from sessions_gql.schema.availability import availability_of
 
@@ -286,7 +286,7 @@ class Provider(Node):
                                    average_response_minutes=None if average is None else round(average, 1),
                                    late_responses=row.late_responses)
 
-    @strawberry.field(description="The provider themself and admins.")
+    @resolver_field(description="The provider themself and admins.")
     async def earnings(self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")],
                        to: datetime) -> Earnings | None:
         from sessions_gql.resolvers.people import earnings
@@ -295,7 +295,7 @@ class Provider(Node):
             return None
         return await earnings(info, self.row, start=from_, end=to)
 
-    @strawberry.field(description="The provider themself: a secret iCalendar feed URL.")
+    @resolver_field(description="The provider themself: a secret iCalendar feed URL.")
     def calendar_feed_url(self, info: Info) -> str | None:
         if info.context.viewer.provider_id != self.row.id or not self.row.calendar_token:
             return None
@@ -346,7 +346,7 @@ class Viewer:
 
         return (await unread_counts(info))[1]
 
-    @strawberry.field(description="Every notification kind and whether it is also emailed; in-app is always on.")
+    @resolver_field(description="Every notification kind and whether it is also emailed; in-app is always on.")
     def email_preferences(self) -> list[EmailPreferenceLazy]:
         from sessions_gql.schema.preferences import email_preferences_of
 

@@ -31,7 +31,7 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     loader = loaders.get(type_name)
     if loader is None:
         return None
-    return await loader(info, id)  # type: ignore[no-any-return]
+    return await loader(info, id)
 
 
 def server_time(info: Info) -> datetime:

@@ -44,4 +44,4 @@ TIME = ScalarDefinition(
     name="Time", description="A wall-clock time, e.g. 09:30", specified_by_url=None,
     serialize=_serialize_time, parse_value=_parse_time, parse_literal=None, origin=time,
 )
-SCALARS = {datetime: DATE_TIME, time: TIME}
+SCALARS: dict[object, ScalarDefinition] = {datetime: DATE_TIME, time: TIME}

@@ -16,7 +16,7 @@ from sessions_gql.domain.enums import PresenceState as PresenceEnum
 from sessions_gql.domain.enums import SessionStatus as StatusEnum
 from sessions_gql.realtime.presence import states as presence_states
 from sessions_gql.resolvers import ids
-from sessions_gql.schema.common import Money, Node, PageInfo
+from sessions_gql.schema.common import Money, Node, PageInfo, resolver_field
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import (
     CancellationReason,
@@ -81,7 +81,7 @@ class WaitingRoom:
     def of(cls, row: m.Session, present: dict[PartyEnum, datetime]) -> WaitingRoom:
         member, provider = presence_states(row.status, present)
         since = present.get(PartyEnum.MEMBER) if member is not PresenceEnum.ABSENT else None
-        return cls(member=member, provider=provider, member_waiting_since=since)  # type: ignore[arg-type]
+        return cls(member=member, provider=provider, member_waiting_since=since)
 
 
 @strawberry.type
@@ -128,7 +128,7 @@ class TimelineEvent(Node):
             new_starts_at=row.new_starts_at, credits=row.credits,
         )
 
-    @strawberry.field(description="Resume a subscription after this event.")
+    @resolver_field(description="Resume a subscription after this event.")
     def cursor(self) -> str:
         from sessions_gql.resolvers.cursors import encode_cursor
 
@@ -217,7 +217,7 @@ class Session(Node):
     def duration_minutes(self) -> int:
         return int((self.row.ends_at - self.row.starts_at).total_seconds() // 60)
 
-    @strawberry.field(description="PHONE sessions, for the provider (and admins): the member's phone.")
+    @resolver_field(description="PHONE sessions, for the provider (and admins): the member's phone.")
     async def phone_number(self, info: Info) -> str | None:
         if self.row.modality is not ModalityEnum.PHONE:
             return None
@@ -231,7 +231,7 @@ class Session(Node):
     def fee(self) -> Money:
         return money(self.row.fee, self.row.currency)
 
-    @strawberry.field(description="The provider and admins.")
+    @resolver_field(description="The provider and admins.")
     def provider_earnings(self, info: Info) -> Money | None:
         if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
             return None
@@ -245,9 +245,9 @@ class Session(Node):
     def awaiting_response_from(self) -> Party | None:
         row = self.row
         if row.status is StatusEnum.AWAITING_APPROVAL:
-            return Party.PROVIDER if not row.approved_by_provider else Party.MEMBER  # type: ignore[return-value]
+            return Party.PROVIDER if not row.approved_by_provider else Party.MEMBER
         if row.status is StatusEnum.RESCHEDULING and row.proposal_by is not None:
-            return Party.PROVIDER if row.proposal_by.value == "MEMBER" else Party.MEMBER  # type: ignore[return-value]
+            return Party.PROVIDER if row.proposal_by.value == "MEMBER" else Party.MEMBER
         return None
 
     @strawberry.field
@@ -267,13 +267,13 @@ class Session(Node):
         return Cancellation(by=row.cancelled_by, reason=row.cancellation_reason, note=row.cancellation_note,
                             at=row.cancelled_at, late=bool(row.cancellation_late))
 
-    @strawberry.field(description="The provider's own notes; never shown to the member.")
+    @resolver_field(description="The provider's own notes; never shown to the member.")
     async def private_notes(self, info: Info) -> list[Note]:
         from sessions_gql.resolvers.sessions import session_notes
 
         return await session_notes(info, self.row)
 
-    @strawberry.field(description="Parties only, from 15 minutes before start until the end.")
+    @resolver_field(description="Parties only, from 15 minutes before start until the end.")
     def video_room(self, info: Info) -> VideoRoom | None:
         row, viewer = self.row, info.context.viewer
         if row.video_room_url is None or viewer.is_admin:
@@ -283,25 +283,25 @@ class Session(Node):
             return None
         return VideoRoom(provider="jitsi", join_url=row.video_room_url)
 
-    @strawberry.field(description="Who is in the waiting room now (live: the waitingRoom subscription).")
+    @resolver_field(description="Who is in the waiting room now (live: the waitingRoom subscription).")
     async def waiting_room(self, info: Info) -> WaitingRoom:
         hub = info.context.deps.hub
         present = await hub.presence.present(self.row.id) if hub is not None else {}
         return WaitingRoom.of(self.row, present)
 
-    @strawberry.field(description="What the viewer may do now, by the same rules the mutations enforce.")
+    @resolver_field(description="What the viewer may do now, by the same rules the mutations enforce.")
     def allowed_actions(self, info: Info) -> list[SessionAction]:
         from sessions_gql.resolvers.lifecycle import allowed_actions
 
-        return allowed_actions(info, self.row)  # type: ignore[return-value]
+        return allowed_actions(info, self.row)
 
-    @strawberry.field(description="The member's and provider's conversation, where booking events are posted.")
+    @resolver_field(description="The member's and provider's conversation, where booking events are posted.")
     async def conversation(self, info: Info) -> ConversationLazy | None:
         from sessions_gql.resolvers.messaging import session_conversation
 
         return await session_conversation(info, self.row)
 
-    @strawberry.field(description="The newest timeline event (an addition to the contract), batched per page.")
+    @resolver_field(description="The newest timeline event (an addition to the contract), batched per page.")
     async def last_event(self, info: Info) -> TimelineEvent | None:
         row = await info.context.loaders.last_event_by_session_id.load(self.row.id)
         return TimelineEvent.of(row) if row is not None else None

@@ -17,8 +17,6 @@ from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore
 from sessions_gql.resolvers import ids
 from sessions_gql.schema import live_messaging
 from sessions_gql.schema.context import Info
-from sessions_gql.schema.live_messaging import ConversationEvent
-from sessions_gql.schema.messaging import Notification
 from sessions_gql.schema.sessions import Session, TimelineEvent, WaitingRoom
 from sessions_gql.services import presence as presence_service
 from sessions_gql.services.deps import Deps
@@ -89,8 +87,8 @@ async def _announce(deps: Deps, row: m.Session, party: Party, store: PresenceSto
 
 @strawberry.type
 class Subscription:
-    session_events: TimelineEvent = strawberry.subscription(resolver=session_events)
-    waiting_room: PresenceUpdate = strawberry.subscription(resolver=waiting_room)
-    conversation_events: ConversationEvent = strawberry.subscription(resolver=live_messaging.conversation_events)
-    notification_added: Notification = strawberry.subscription(resolver=live_messaging.notification_added)
+    session_events = strawberry.subscription(resolver=session_events)
+    waiting_room = strawberry.subscription(resolver=waiting_room)
+    conversation_events = strawberry.subscription(resolver=live_messaging.conversation_events)
+    notification_added = strawberry.subscription(resolver=live_messaging.notification_added)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,6 +16,7 @@ from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import Modality, ProviderVisibility
 from sessions_gql.domain.errors import (
+    DomainError,
     Forbidden,
     Interval,
     NotFound,
@@ -79,7 +81,7 @@ def _scaled(amount: Decimal | int, service: m.Service, duration: int) -> Decimal
     return (Decimal(amount) * duration / service.duration_minutes).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-BOOKABILITY = {
+BOOKABILITY: dict[str, Callable[[], DomainError]] = {
     "TOO_SOON": lambda: TooLate("this time is inside the provider's minimum notice", field="startsAt"),
     "BEYOND_HORIZON": lambda: TooEarly("this time is beyond how far ahead the provider takes bookings",
                                        field="startsAt"),

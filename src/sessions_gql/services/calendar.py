@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import icalendar
 import recurring_ical_events
@@ -61,7 +62,7 @@ async def feed(deps: Deps, *, token: str) -> bytes | None:
     calendar.add("x-wr-calname", f"{provider.display_name}: sessions")
     for row in rows:
         calendar.add_component(_event(row, services.get(row.service_id, "Session")))
-    return calendar.to_ical()
+    return cast(bytes, calendar.to_ical())
 
 
 def _event(row: m.Session, service: str) -> icalendar.Event:

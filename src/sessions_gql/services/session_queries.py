@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, TextClause, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
@@ -52,7 +52,7 @@ def _scope(viewer: Viewer) -> ColumnElement[bool]:
     return false()
 
 
-def _status_is(*statuses: SessionStatus) -> Any:
+def _status_is(*statuses: SessionStatus) -> TextClause:
     """Written out as literals, so that the open-session indexes (migration 0004) serve the views: a provider's
     open sessions are read, not their whole history."""
     return m.in_literals("sessions.status", *statuses)
@@ -68,7 +68,7 @@ def _awaiting(party: Party) -> ColumnElement[bool]:
     )
 
 
-def _view(view: str, viewer: Viewer, now: datetime) -> ColumnElement[bool]:
+def _view(view: str, viewer: Viewer, now: datetime) -> ColumnElement[bool] | TextClause:
     if view == "UPCOMING":
         return and_(_status_is(*UPCOMING), S.ends_at > now)
     if view == "ONGOING":
@@ -82,8 +82,8 @@ def _view(view: str, viewer: Viewer, now: datetime) -> ColumnElement[bool]:
     return _awaiting(mine if view == "AWAITING_MY_RESPONSE" else theirs)
 
 
-def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> list[ColumnElement[bool]]:
-    conditions = [_scope(viewer)]
+def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> list[ColumnElement[bool] | TextClause]:
+    conditions: list[ColumnElement[bool] | TextClause] = [_scope(viewer)]
     if query.view is not None:
         conditions.append(_view(query.view, viewer, now))
     if query.statuses:
@@ -118,8 +118,8 @@ async def sessions_page(
     conditions = session_conditions(viewer, query, now)
     total_query = select(func.count()).select_from(S).where(*conditions)
     if first == 0 and after is None and count:  # a count alone (a badge): one statement, no rows
-        total = int(await db.scalar(total_query) or 0)
-        return Page(rows=[], has_next=total > 0, total=total)
+        badge = int(await db.scalar(total_query) or 0)
+        return Page(rows=[], has_next=badge > 0, total=badge)
     descending = newest_first(query)
     keyset = list(conditions)
     if after is not None:
