@@ -290,3 +290,38 @@ async def test_idempotency_key_replays_the_first_answer_once(api: Api) -> None:
     assert (await view(w, in_room["id"], w.provider))["location"] == "Room 1"
     moved_room = await w.run(REQUEST, {**place, "location": "Room 2"}, w.member)
     assert error(moved_room) == ("BasicError", "IDEMPOTENCY_KEY_REUSED", "idempotencyKey")
+
+
+CONTACT = """query($id: ID!) { member(id: $id) { displayName email phone user { email } } }"""
+
+
+async def test_a_proposal_shows_the_member_but_not_their_contact_details_until_they_agree(api: Api) -> None:
+    """A provider may propose to any member; that alone must not reveal the member's email and phone."""
+    w = await world(api)
+    phoebe = await api.member("Phoebe", credits=200, phone="+44 20 7946 0000")
+    own = (await api.gql(CONTACT, {"id": phoebe.gid}, as_=phoebe))["member"]
+    assert own["phone"] == "+44 20 7946 0000" and own["email"] == own["user"]["email"] is not None
+    hidden = {"displayName": "Phoebe", "email": None, "phone": None, "user": {"email": None}}
+    proposal = {"memberId": phoebe.gid, "serviceId": w.service_id, "startsAt": at(1, 10), "durationMinutes": 60,
+                "priceCredits": 60, "modality": "PHONE"}
+    session = await ok(w, PROPOSE, proposal, w.provider)
+    assert (await api.gql(CONTACT, {"id": phoebe.gid}, as_=w.provider))["member"] == hidden
+    assert (await view(w, session["id"], w.provider))["phoneNumber"] is None
+    assert (await view(w, session["id"], await api.admin()))["phoneNumber"] == "+44 20 7946 0000"
+    declined = await w.run(DECLINE, {"sessionId": session["id"], "reason": "PERSONAL"}, phoebe)
+    assert declined["__typename"] == "SessionSuccess", declined
+    assert (await api.gql(CONTACT, {"id": phoebe.gid}, as_=w.provider))["member"] == hidden
+    again = await ok(w, PROPOSE, {**proposal, "startsAt": at(2, 10)}, w.provider)
+    await ok(w, CONFIRM, {"sessionId": again["id"]}, phoebe)
+    assert (await api.gql(CONTACT, {"id": phoebe.gid}, as_=w.provider))["member"] == own
+    assert (await view(w, again["id"], w.provider))["phoneNumber"] == "+44 20 7946 0000"
+    assert (await view(w, session["id"], w.provider))["phoneNumber"] == "+44 20 7946 0000"  # the pair's rule
+
+
+async def test_a_members_own_request_shares_contact_details_with_that_provider_only(api: Api) -> None:
+    w = await world(api)
+    other = await api.provider("Dr Other")
+    await request(w, at(1, 10), modality="PHONE")
+    seen = (await api.gql(CONTACT, {"id": w.member.gid}, as_=w.provider))["member"]
+    assert seen["email"] == seen["user"]["email"] is not None
+    assert await api.gql(CONTACT, {"id": w.member.gid}, as_=other) == {"member": None}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Party
+from sessions_gql.domain.enums import Party, TimelineEventType
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -153,11 +153,24 @@ class Loaders:
     @cached_property
     def shares_session(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
         """(provider_id, member_id) -> whether the two have any session together."""
+        return self._pairs_with(lambda query: query)
+
+    @cached_property
+    def member_engaged(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
+        """(provider_id, member_id) -> whether the member asked for, or agreed to, a session with the provider: a
+        REQUESTED or APPROVED_BY_MEMBER event on any of the pair's sessions (a provider's unanswered proposal is
+        not enough)."""
+        T = m.TimelineEvent
+        engaged = (TimelineEventType.REQUESTED, TimelineEventType.APPROVED_BY_MEMBER)
+        return self._pairs_with(lambda query: query.join(T, T.session_id == m.Session.id).where(T.type.in_(engaged)))
+
+    def _pairs_with(self, narrow: Callable[[Any], Any]) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
+        """(provider_id, member_id) -> whether the pair has a session that `narrow`'s query finds."""
 
         async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[bool]:
             session = await self._db()
             pairs = tuple_(m.Session.provider_id, m.Session.member_id)
-            query = select(m.Session.provider_id, m.Session.member_id).where(pairs.in_(keys)).distinct()
+            query = narrow(select(m.Session.provider_id, m.Session.member_id)).where(pairs.in_(keys)).distinct()
             found = {(row.provider_id, row.member_id) for row in (await session.execute(query)).all()}
             return [key in found for key in keys]
 

@@ -48,13 +48,15 @@ class User(Node):
 
     @strawberry.field
     async def email(self, info: Info) -> str | None:
-        viewer = info.context.viewer
+        viewer, loaders = info.context.viewer, info.context.loaders
         if viewer.is_admin or viewer.user_id == self.row.id:
             return self.row.email
-        member = await self.member(info)
-        return self.row.email if member is not None and viewer.is_provider else None
+        member = await loaders.member_by_user_id.load(self.row.id) if viewer.is_provider else None
+        if member is None or not await visibility.sees_contact_details(viewer, member.id, loaders):
+            return None
+        return self.row.email
 
-    @resolver_field()  # typed as the method: `email` calls it
+    @strawberry.field
     async def member(self, info: Info) -> Member | None:
         row = await info.context.loaders.member_by_user_id.load(self.row.id)
         if row is None or not await visibility.can_see_member(info.context.viewer, row.id, info.context.loaders):
@@ -150,8 +152,8 @@ class Member(Node):
         return (await self._user(info)).display_name
 
     async def _details_visible(self, info: Info) -> bool:
-        """Contact details: the member, admins, and providers sharing a session (not mere chat partners)."""
-        return await visibility.can_see_member(info.context.viewer, self.row.id, info.context.loaders)
+        """Contact details: the member, admins, and providers the member asked for or agreed to a session with."""
+        return await visibility.sees_contact_details(info.context.viewer, self.row.id, info.context.loaders)
 
     @strawberry.field
     async def email(self, info: Info) -> str | None:

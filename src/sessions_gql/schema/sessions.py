@@ -217,14 +217,18 @@ class Session(Node):
     def duration_minutes(self) -> int:
         return int((self.row.ends_at - self.row.starts_at).total_seconds() // 60)
 
-    @resolver_field(description="PHONE sessions, for the provider (and admins): the member's phone.")
+    @resolver_field(description="PHONE sessions, for the provider (and admins): the member's phone, once the member "
+                                "has asked for or agreed to a session with this provider.")
     async def phone_number(self, info: Info) -> str | None:
+        viewer, loaders = info.context.viewer, info.context.loaders
         if self.row.modality is not ModalityEnum.PHONE:
             return None
-        if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
+        if not visibility.is_provider_or_admin(viewer, self.row.provider_id):
             return None
-        member = await info.context.loaders.member_by_id.load(self.row.member_id)
-        user = await info.context.loaders.user_by_id.load(member.user_id) if member else None
+        if not await visibility.sees_contact_details(viewer, self.row.member_id, loaders):
+            return None
+        member = await loaders.member_by_id.load(self.row.member_id)
+        user = await loaders.user_by_id.load(member.user_id) if member else None
         return user.phone if user else None
 
     @strawberry.field

@@ -19,6 +19,16 @@ async def can_see_member(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders)
     return await loaders.shares_session.load((viewer.provider_id, member_id))
 
 
+async def sees_contact_details(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
+    """A member's email and phone: themself, admins, and providers the member asked for or agreed to a session
+    with. Seeing the profile is not enough: a provider could otherwise propose to anyone to learn their phone."""
+    if viewer.is_admin or viewer.member_id == member_id:
+        return True
+    if viewer.provider_id is None:
+        return False
+    return await loaders.member_engaged.load((viewer.provider_id, member_id))
+
+
 def can_see_session(viewer: Viewer, session: m.Session) -> bool:
     return viewer.is_admin or session.member_id == viewer.member_id or session.provider_id == viewer.provider_id
 
