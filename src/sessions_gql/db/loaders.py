@@ -160,9 +160,10 @@ class Loaders:
         """(provider_id, member_id) -> whether the member asked for, or agreed to, a session with the provider: a
         REQUESTED or APPROVED_BY_MEMBER event on any of the pair's sessions (a provider's unanswered proposal is
         not enough)."""
-        T = m.TimelineEvent
+        event = m.TimelineEvent
         engaged = (TimelineEventType.REQUESTED, TimelineEventType.APPROVED_BY_MEMBER)
-        return self._pairs_with(lambda query: query.join(T, T.session_id == m.Session.id).where(T.type.in_(engaged)))
+        return self._pairs_with(
+            lambda query: query.join(event, event.session_id == m.Session.id).where(event.type.in_(engaged)))
 
     def _pairs_with(self, narrow: Callable[[Any], Any]) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
         """(provider_id, member_id) -> whether the pair has a session that `narrow`'s query finds."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from strawberry.dataloader import DataLoader
+
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.db.loaders import Loaders
@@ -12,21 +14,23 @@ from sessions_gql.domain.enums import ProviderVisibility
 
 async def can_see_member(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
     """Themself, admins, and providers who share a session (past or future) with the member."""
-    if viewer.is_admin or viewer.member_id == member_id:
-        return True
-    if viewer.provider_id is None:
-        return False
-    return await loaders.shares_session.load((viewer.provider_id, member_id))
+    return await _self_admin_or_pair(viewer, member_id, loaders.shares_session)
 
 
 async def sees_contact_details(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
     """A member's email and phone: themself, admins, and providers the member asked for or agreed to a session
     with. Seeing the profile is not enough: a provider could otherwise propose to anyone to learn their phone."""
+    return await _self_admin_or_pair(viewer, member_id, loaders.member_engaged)
+
+
+async def _self_admin_or_pair(viewer: Viewer, member_id: uuid.UUID,
+                              pair_rule: DataLoader[tuple[uuid.UUID, uuid.UUID], bool]) -> bool:
+    """The member themself and admins always; a provider when `pair_rule` holds for (provider, member)."""
     if viewer.is_admin or viewer.member_id == member_id:
         return True
     if viewer.provider_id is None:
         return False
-    return await loaders.member_engaged.load((viewer.provider_id, member_id))
+    return await pair_rule.load((viewer.provider_id, member_id))
 
 
 def can_see_session(viewer: Viewer, session: m.Session) -> bool:
