@@ -22,7 +22,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
-from sessions_gql.realtime.channels import decode
+from sessions_gql.realtime.channels import decode, user_channel
 from sessions_gql.realtime.hub import wait
 from sessions_gql.resolvers.cursors import decode_cursor
 
@@ -64,6 +64,16 @@ async def slot(context: Context) -> AsyncIterator[None]:
     finally:
         context.subscriptions -= 1
 
+
+def channel_for(viewer: Viewer, target: uuid.UUID | None, channel_of: Callable[[uuid.UUID], str], *, what: str,
+                field: str) -> str:
+    """The channel to follow: one target's (access already checked), or else every one of the viewer's own; an
+    admin, party to nothing, must name one."""
+    if target is not None:
+        return channel_of(target)
+    if viewer.is_admin:
+        raise ValidationError(f"admins follow one {what} at a time: pass {field}", field=field)
+    return user_channel(viewer.user_id)
 
 async def follow(context: Context, *, channels: Sequence[str], after: str | None, model: Any,
                  fetch: Fetch, ephemeral: bool = False) -> AsyncIterator[Any]:

@@ -11,7 +11,7 @@ import strawberry
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Role
-from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.errors import NotFound
 from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import conversation_channel, user_channel
 from sessions_gql.resolvers import ids
@@ -95,12 +95,7 @@ async def conversation_events(info: Info, conversation_id: strawberry.ID | None 
     target = ids.maybe_uuid(conversation_id, "Conversation", field="conversationId")
     if target is not None:
         await _conversation(info, target)
-        channel = conversation_channel(target)
-    elif viewer.is_admin:
-        raise ValidationError("admins follow one conversation at a time: pass conversationId",
-                              field="conversationId")
-    else:
-        channel = user_channel(viewer.user_id)
+    channel = streams.channel_for(viewer, target, conversation_channel, what="conversation", field="conversationId")
     fetch = streams.message_fetch(viewer, target)
     async for item in streams.follow(context, channels=[channel], after=after, model=m.Message, fetch=fetch,
                                      ephemeral=True):

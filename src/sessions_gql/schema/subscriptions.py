@@ -9,9 +9,8 @@ import strawberry
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, SessionStatus
-from sessions_gql.domain.errors import ValidationError
 from sessions_gql.realtime import streams
-from sessions_gql.realtime.channels import presence_channel, session_channel, user_channel
+from sessions_gql.realtime.channels import presence_channel, session_channel
 from sessions_gql.realtime.hub import wait
 from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore
 from sessions_gql.resolvers import ids
@@ -36,11 +35,7 @@ async def session_events(info: Info, session_id: strawberry.ID | None = None, af
     target = ids.maybe_uuid(session_id, "Session", field="sessionId")
     if target is not None:
         await presence_service.party_of(context.deps, viewer, target)
-        channel = session_channel(target)
-    elif viewer.is_admin:
-        raise ValidationError("admins follow one session at a time: pass sessionId", field="sessionId")
-    else:
-        channel = user_channel(viewer.user_id)
+    channel = streams.channel_for(viewer, target, session_channel, what="session", field="sessionId")
     fetch = streams.timeline_fetch(viewer, target)
     async for row in streams.follow(context, channels=[channel], after=after, model=m.TimelineEvent, fetch=fetch):
         yield TimelineEvent.of(row)
