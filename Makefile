@@ -4,15 +4,23 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint schema system-deps clean
+.PHONY: run test test-fast lint lock schema system-deps clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e ".[test,dev]"
+# Every Python package at the version and hashes in requirements.lock (`make lock` refreshes it), then the
+# project itself, built with the locked setuptools: nothing on a new machine installs whatever is newest.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the newest versions allowed by pyproject.toml and record them with their hashes.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock && $(VENV)-lock/bin/pip install --quiet pip-tools
+	$(VENV)-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --extra test --extra dev -o requirements.lock pyproject.toml requirements-build.in
 
 run: $(VENV)/.installed
 	$(BIN)/sessions-gql serve
