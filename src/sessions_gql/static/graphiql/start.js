@@ -18,12 +18,26 @@
   socket.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
   var preset = new URLSearchParams(window.location.hash.replace(/^#/, ""));
 
+  var send = window.GraphiQL.createFetcher({
+    url: endpoint,
+    subscriptionUrl: socket.href,
+    enableIncrementalDelivery: false
+  });
+  // GraphiQL re-parses the editor 100 ms after the last edit and hands the fetcher that parse, from which the
+  // fetcher decides between HTTP and the websocket. A run within those 100 ms (paste, then Ctrl-Enter) would
+  // send a subscription over HTTP, so decide from the text actually sent.
+  function fetcher(params, options) {
+    var documentAST = options && options.documentAST;
+    try {
+      documentAST = window.GraphiQL.GraphQL.parse(params.query);
+    } catch (error) {
+      // not valid GraphQL: the server answers with the syntax error
+    }
+    return send(params, Object.assign({}, options, { documentAST: documentAST }));
+  }
+
   var props = {
-    fetcher: window.GraphiQL.createFetcher({
-      url: endpoint,
-      subscriptionUrl: socket.href,
-      enableIncrementalDelivery: false
-    }),
+    fetcher: fetcher,
     defaultQuery: [
       "# Set your token in the Headers tab below, e.g.",
       "#   {\"Authorization\": \"Bearer <token from `sessions-gql token`>\"}",
