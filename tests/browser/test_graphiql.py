@@ -81,7 +81,7 @@ async def test_graphiql_queries_with_headers_and_follows_a_subscription_using_on
     async with browser.page() as page:
         await page.navigate(f"{live.http_url}#query={quote(VIEWER)}&headers={quote(preset)}")
         await page.wait_for(f"{QUERY_EDITOR} !== null && {RUN} !== null && {RESULT} !== null",
-                            what="GraphiQL's editors")
+                            what="GraphiQL's editors", within=60)  # 4 MB of script to parse on a busy machine
         assert await page.evaluate(f"{QUERY_EDITOR}.CodeMirror.getValue()") == VIEWER
         assert await page.evaluate(f"{HEADERS_EDITOR}.CodeMirror.getValue()") == preset
 
