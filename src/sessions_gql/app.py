@@ -11,6 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -24,6 +25,7 @@ from sessions_gql.config import Settings, get_settings
 from sessions_gql.context import Context
 from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
+from sessions_gql.graphiql import GraphiQL
 from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.realtime.hub import Realtime
@@ -37,10 +39,11 @@ log = logging.getLogger("sessions_gql")
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
 
-    def __init__(self, deps: Deps, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(build_schema(deps.settings, metrics), **kwargs)
+    def __init__(self, deps: Deps, metrics: Metrics, *, ide: GraphiQL | None = None, **kwargs: Any) -> None:
+        super().__init__(build_schema(deps.settings, metrics), graphql_ide="graphiql" if ide else None, **kwargs)
         self.deps = deps
         self.metrics = metrics
+        self.ide = ide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -51,6 +54,11 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
         finally:
             self.metrics.websocket_connections.dec()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own page, with every file served by this service (strawberry's loads them from a CDN)."""
+        assert self.ide is not None  # strawberry calls this only when graphql_ide is set
+        return await self.ide.page(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -88,7 +96,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     deps = build_deps(settings, clock)
     realtime = Realtime(deps)
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
-    graphql = GraphQLApp(deps, metrics, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15,
+    ide = GraphiQL() if settings.graphiql_enabled else None
+    graphql = GraphQLApp(deps, metrics, ide=ide, keep_alive=True, keep_alive_interval=15,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
 
     @contextlib.asynccontextmanager
@@ -119,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             Route("/readyz", readyz),
             Route("/calendar/{token}.ics", calendar_feed),
             *([Route("/metrics", metrics_endpoint)] if settings.metrics else []),
+            *([Route("/graphiql/{name:path}", ide.asset)] if ide else []),
         ],
         middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
         lifespan=lifespan,

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # graphiql: the in-browser IDE at GET /graphql and its files under /graphiql/ (None: on in development,
+    # off in production)
+    graphiql: bool | None = None
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90
@@ -89,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Env.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.is_production if self.graphiql is None else self.graphiql
 
     @property
     def json_logs(self) -> bool:
