@@ -1,4 +1,8 @@
-"""The one injectable clock. Use cases take `now` from it; tests and the test clock move it."""
+"""The one injectable clock. Use cases take `now` from it; tests and the test clock move it.
+
+`now()` is the booking world's time (shifted by the test clock); `wall()` is real time, which the test clock
+never moves: authentication (token expiry) uses it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ class Clock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
+
+    def wall(self) -> datetime:
+        """Real time in UTC, never shifted by the test clock: for checking token expiry."""
+        return datetime.now(UTC)
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
