@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # clock-node
+    # with the test clock on, how often each process rereads the shared offset besides every request and
+    # scheduler pass (for subscriptions and the relay); see clock.SharedClock
+    test_clock_refresh_seconds: float = Field(default=1.0, gt=0)
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90

@@ -61,6 +61,7 @@ async def seed_demo(settings: Settings) -> str:
     deps = build_deps(settings)
     try:
         await migrate(deps.engine)
+        await deps.clock.refresh()
         admin = await _admin(deps)
         async with deps.sessions() as db:
             seeded = await db.scalar(select(m.User.id).where(m.User.email == PROVIDERS[0][0]))
