@@ -101,3 +101,44 @@ async def test_a_read_that_began_before_the_processes_own_move_does_not_undo_it(
     await stale
     assert clock.now() - moved < timedelta(seconds=5)
     assert clock.now() - clock.wall() > timedelta(hours=23)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.failing = False
+        self.loads = 0
+
+    async def load(self) -> timedelta:
+        self.loads += 1
+        if self.failing:
+            raise ConnectionError("database away")
+        return self.offset
+
+    async def add(self, delta: timedelta) -> timedelta:
+        self.offset += delta
+        return self.offset
+
+
+async def test_the_timer_picks_up_a_move_between_requests_and_a_failed_read_keeps_the_last_offset() -> None:
+    """What runs outside requests (subscriptions, the relay) sees another process's move within refresh_seconds."""
+    store = MemoryStore()
+    clock = SharedClock(store, refresh_seconds=0.05)
+    stop = asyncio.Event()
+    timer = asyncio.create_task(clock.keep_fresh(stop))
+    try:
+        store.offset = timedelta(days=2)  # another process moved the clock
+        deadline = asyncio.get_running_loop().time() + 10
+        while clock.now() - clock.wall() < timedelta(days=1, hours=23):
+            assert asyncio.get_running_loop().time() < deadline, "the timer never refreshed the clock"
+            await asyncio.sleep(0.01)
+        store.failing = True
+        failed_before = store.loads
+        while store.loads < failed_before + 2:  # two failed reads at least
+            assert asyncio.get_running_loop().time() < deadline, "the timer stopped reading"
+            await asyncio.sleep(0.01)
+        assert clock.now() - clock.wall() > timedelta(days=1, hours=23)
+    finally:
+        stop.set()
+        await asyncio.wait_for(timer, timeout=5)
+    assert timer.done() and timer.exception() is None
