@@ -1,7 +1,7 @@
 """The test clock across real OS processes: two `sessions-gql serve` instances and a `sessions-gql worker` on one
 throwaway PostgreSQL database. A move made through instance A is seen by instance B and by the worker, which runs
-a job that is due only in the moved world, at the moved time; a token minted by `sessions-gql token` after the
-move works (tokens live in real time)."""
+jobs due only in the moved world (a member reminder, a request's expiry) at the moved time; a token minted by
+`sessions-gql token` after the move works (tokens live in real time)."""
 
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ def environment(url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def processes(env: dict[str, str], logs: Path, *commands: list[str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+def processes(logs: Path, *commands: tuple[dict[str, str], list[str]]) -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     try:
-        for number, argv in enumerate(commands):
+        for number, (env, argv) in enumerate(commands):
             log = open(logs / f"process-{number}.log", "wb")  # noqa: SIM115 - closed with the process below
             started.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True))
@@ -104,8 +104,10 @@ async def server_time(api: Api) -> datetime:
 async def test_two_api_processes_and_a_worker_share_the_test_clock(pg_database: str, tmp_path: Path) -> None:
     env = environment(pg_database)
     port_a, port_b = free_port(), free_port()
-    serve = [command("serve", "--port", str(port)) for port in (port_a, port_b)]
-    with processes(env, tmp_path, *serve, command("worker", "--interval", "0.2")) as procs:
+    serve = [(env, command("serve", "--port", str(port_a))),
+             ({**env, "SESSIONS_GQL_REQUEST_TTL_MINUTES": "0"}, command("serve", "--port", str(port_b))),
+             (env, command("worker", "--interval", "0.2"))]
+    with processes(tmp_path, *serve) as procs:
         async with client(port_a) as http_a, client(port_b) as http_b:
             for http in (http_a, http_b):
                 async def ready(http: httpx.AsyncClient = http) -> bool | None:
@@ -141,30 +143,46 @@ async def scenario(a: Api, b: Api, env: dict[str, str], procs: list[subprocess.P
     cli_admin = Person(viewer=admin.viewer, token=minted)
     assert await b.gql(VIEWER, as_=cli_admin) == {"viewer": {"user": {"id": admin.gid, "role": "ADMIN"}}}
 
-    # a session booked on B in the moved world: the member's reminder is due at once there, but only there
-    session_id = await book_the_first_slot(b, w.provider.gid, w.service_id, w.member, after=seen)
-    confirmed = await w.run(CONFIRM, {"sessionId": session_id}, w.provider)
+    # two sessions booked in the moved world, where their jobs are due at once (and 30 days ahead in real time):
+    # one confirmed, whose member reminder is due since it starts within 24 h, and one requested on B, which
+    # answers requests with a TTL of 0, so that its expiry is due as soon as it is made
+    slots = await free_slots(b, w.provider.gid, w.service_id, w.member, after=seen)
+    reminded_id = await request(a, w.provider.gid, w.service_id, w.member, slots[0])
+    confirmed = await w.run(CONFIRM, {"sessionId": reminded_id}, w.provider)
     assert confirmed["session"]["status"] == "CONFIRMED", confirmed
+    later = next(slot for slot in slots if slot >= slots[0] + timedelta(hours=2))
+    expiring_id = await request(b, w.provider.gid, w.service_id, w.member, later)
 
-    async def reminded() -> datetime | None:
-        assert all(p.poll() is None for p in procs), "a process exited"
-        edges = (await b.gql(TIMELINE, {"id": session_id}, as_=w.member))["session"]["timeline"]["edges"]
-        sent = [datetime.fromisoformat(e["node"]["at"]) for e in edges if e["node"]["type"] == "REMINDER_SENT"]
-        return sent[0] if sent else None
+    def first_event(session_id: str, kind: str) -> Callable[[], Awaitable[datetime | None]]:
+        async def check() -> datetime | None:
+            assert all(p.poll() is None for p in procs), "a process exited"
+            edges = (await b.gql(TIMELINE, {"id": session_id}, as_=w.member))["session"]["timeline"]["edges"]
+            found = [datetime.fromisoformat(e["node"]["at"]) for e in edges if e["node"]["type"] == kind]
+            return found[0] if found else None
 
-    at = await eventually(reminded, what="the worker to send the reminder")
-    assert seen <= at < seen + timedelta(minutes=5)  # run at the moved time, 30 days ahead of real time
-    assert at - a.deps.clock.wall() > timedelta(days=29)
+        return check
+
+    reminder_at = await eventually(first_event(reminded_id, "REMINDER_SENT"), what="the worker's reminder")
+    expired_at = await eventually(first_event(expiring_id, "EXPIRED"), what="the worker's expiry of the request")
+    for at in (reminder_at, expired_at):  # run at the moved time, 30 days ahead of real time
+        assert seen <= at < seen + timedelta(minutes=5)
+        assert at - a.deps.clock.wall() > timedelta(days=29)
+    state = await b.gql("query($id: ID!) { session(id: $id) { status } }", {"id": expiring_id}, as_=w.member)
+    assert state == {"session": {"status": "EXPIRED"}}
 
 
-async def book_the_first_slot(api: Api, provider_id: str, service_id: str, member: Person, *, after: datetime
-                              ) -> str:
+async def free_slots(api: Api, provider_id: str, service_id: str, member: Person, *, after: datetime
+                     ) -> list[datetime]:
     window = {"p": provider_id, "s": service_id, "from": (after + timedelta(hours=3)).isoformat(),
               "to": (after + timedelta(hours=20)).isoformat()}
     slots: list[dict[str, Any]] = (await api.gql(SLOTS, window, as_=member))["availableSlots"]
     assert slots, window
+    return [datetime.fromisoformat(slot["startsAt"]) for slot in slots]
+
+
+async def request(api: Api, provider_id: str, service_id: str, member: Person, starts_at: datetime) -> str:
     data = await api.gql(REQUEST, {"input": {"providerId": provider_id, "serviceId": service_id, "modality": "VIDEO",
-                                             "startsAt": slots[0]["startsAt"]}}, as_=member)
+                                             "startsAt": starts_at.isoformat()}}, as_=member)
     result = data["requestSession"]
     assert result["__typename"] == "SessionSuccess", result
     return str(result["session"]["id"])
