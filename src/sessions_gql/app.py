@@ -30,7 +30,7 @@ from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, read
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
-from sessions_gql.services import scheduler, system_jobs
+from sessions_gql.services import scheduler, system_jobs, test_clock
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql")
@@ -63,6 +63,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
             return Context(deps=self.deps, request=request, viewer_or_none=None)
+        await self.deps.clock.refresh()  # the shared test clock: see a move made by another process
         viewer, problem = await authenticate(self.deps, request.headers.get("authorization"))
         request_id = request.scope.get("state", {}).get("request_id")
         context = Context(deps=self.deps, request=request, viewer_or_none=viewer, auth_error=problem)
@@ -72,6 +73,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
+        await self.deps.clock.refresh()
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization") if isinstance(params, dict) else None
         viewer, _problem = await authenticate(self.deps, header if isinstance(header, str) else None)
@@ -84,10 +86,11 @@ class GraphQLApp(GraphQL[Context, None]):
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     engine = create_engine(settings)
     if not settings.is_sqlite:
-        return Deps(engine=engine, sessions=session_factory(engine), clock=clock or Clock(), settings=settings)
+        return Deps(engine=engine, sessions=session_factory(engine), settings=settings,
+                    clock=clock or test_clock.clock_for(settings, engine))
     reader = create_engine(settings, immediate=False)
     return Deps(engine=engine, sessions=session_factory(reader), write_sessions=session_factory(engine),
-                read_engine=reader, clock=clock or Clock(), settings=settings)
+                read_engine=reader, clock=clock or test_clock.clock_for(settings, engine, reader), settings=settings)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_on_start: bool = True
@@ -104,8 +107,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate_on_start:
             await migrate(deps.engine)
+        await deps.clock.refresh()
         await realtime.start()
         stop = asyncio.Event()
+        clock_refresher = asyncio.create_task(deps.clock.keep_fresh(stop), name="clock-refresher")
         jobs = None
         if settings.scheduler_in_process:
             jobs = asyncio.create_task(scheduler.run_forever(deps, stop=stop), name="scheduler")
@@ -115,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             yield
         finally:
             stop.set()
+            await clock_refresher
             if jobs is not None:
                 await jobs
             await realtime.stop()

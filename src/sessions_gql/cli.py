@@ -113,7 +113,7 @@ def _token(args: argparse.Namespace) -> int:
                 user = await db.scalar(select(m.User).where(m.User.email == args.email.strip().lower()))
             if user is None:
                 return None
-            return issue_token(deps.settings, user_id=user.id, role=user.role.value, now=deps.clock.now())
+            return issue_token(deps.settings, user_id=user.id, role=user.role.value, now=deps.clock.wall())
         finally:
             await deps.dispose()
 

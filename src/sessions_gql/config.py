@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # graphiql: the in-browser IDE at GET /graphql and its files under /graphiql/ (None: on in development,
     # off in production)
     graphiql: bool | None = None
+    # clock-node
+    # with the test clock on, how often each process rereads the shared offset besides every request and
+    # scheduler pass (for subscriptions and the relay); see clock.SharedClock
+    test_clock_refresh_seconds: float = Field(default=1.0, gt=0)
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

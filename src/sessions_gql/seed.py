@@ -61,6 +61,7 @@ async def seed_demo(settings: Settings) -> str:
     deps = build_deps(settings)
     try:
         await migrate(deps.engine)
+        await deps.clock.refresh()
         admin = await _admin(deps)
         async with deps.sessions() as db:
             seeded = await db.scalar(select(m.User.id).where(m.User.email == PROVIDERS[0][0]))
@@ -71,7 +72,7 @@ async def seed_demo(settings: Settings) -> str:
                 await _member(deps, admin, member)
         async with deps.sessions() as db:
             users = (await db.scalars(select(m.User).where(m.User.email.like("%@demo.example")))).all()
-        now = deps.clock.now()
+        now = deps.clock.wall()  # tokens live in real time, not the test clock's
         lines = ["Demo world ready. Send one of these as 'Authorization: Bearer <token>' in GraphiQL:"]
         for user in sorted(users, key=lambda u: (u.role.value, u.email)):
             token = issue_token(settings, user_id=user.id, role=user.role.value, now=now)

@@ -570,7 +570,7 @@ def mint(kind: str, user_id: uuid.UUID, now: datetime) -> str:
 ])
 async def test_a_bad_token_is_unauthenticated_and_changes_nothing(api: Api, kind: str) -> None:
     mia = await api.member("Mia")
-    token = mint(kind, mia.viewer.user_id, api.deps.clock.now())
+    token = mint(kind, mia.viewer.user_id, api.deps.clock.wall())
     before = await db_state(api.deps)
     read, write = await api.post(VIEWER, token=token), await api.post(OPT_OUT, token=token)
     if kind == "valid":  # the same request with a good token goes through: the refusals are the token's
@@ -589,24 +589,51 @@ async def test_a_bad_token_is_unauthenticated_and_changes_nothing(api: Api, kind
     assert changed_tables(before, await db_state(api.deps)) == []
 
 
-async def test_a_token_expires_on_the_service_clock(api: Api) -> None:
-    mia = await api.member("Mia")
-    settings = api.deps.settings.model_copy(update={"token_ttl_minutes": 60})
-    token = issue_token(settings, user_id=mia.viewer.user_id, role="MEMBER", now=api.deps.clock.now())
-    assert "errors" not in await api.post(VIEWER, token=token)
-    api.deps.clock.advance(timedelta(minutes=59, seconds=59))
-    assert "errors" not in await api.post(VIEWER, token=token)
-    api.deps.clock.advance(timedelta(seconds=1))
-    body = await api.post(VIEWER, token=token)
+ADVANCE = "mutation($minutes: Int!) { advanceTestClock(minutes: $minutes) }"
+
+
+async def test_tokens_live_in_real_time_while_the_test_clock_moves_the_booking_world(api: Api) -> None:
+    """Moving the test clock 30 days ahead ends no one's session: a token minted a second ago still works
+    (like one from `sessions-gql token`), and a really expired one is still refused."""
+    mia, admin = await api.member("Mia"), await api.admin()
+    short = api.deps.settings.model_copy(update={"token_ttl_minutes": 60})
+    moved = await api.gql(ADVANCE, {"minutes": 30 * 24 * 60}, as_=admin)
+    assert moved == {"advanceTestClock": (START + timedelta(days=30)).isoformat()}
+    fresh = issue_token(short, user_id=mia.viewer.user_id, role="MEMBER", now=api.deps.clock.wall())
+    for token in (fresh, mia.token):
+        assert await api.post(VIEWER, token=token) == {
+            "data": {"viewer": {"user": {"id": gid("User", mia.viewer.user_id), "role": "MEMBER"}}}}
+    real_now = api.deps.clock.wall()
+    expired = jwt.encode(claims(mia.viewer.user_id, real_now - timedelta(hours=2), exp=int(real_now.timestamp()) - 1),
+                         TEST_SECRET, algorithm="HS256")
+    body = await api.post(VIEWER, token=expired)
     assert body["data"] is None
     assert [(e["extensions"]["code"], e["message"]) for e in body["errors"]] == [
         ("UNAUTHENTICATED", "invalid token: token expired")]
 
 
+@pytest.mark.parametrize(("claim", "message"), [("iat", "token issued in the future"),
+                                                 ("nbf", "token not valid yet")])
+async def test_a_token_from_the_future_is_refused_on_real_time(api: Api, claim: str, message: str) -> None:
+    """`iat` and `nbf` are checked against real time too (a minute of skew allowed), even with the test clock
+    moved past them: a token minted on the shifted clock is not valid yet."""
+    mia, admin = await api.member("Mia"), await api.admin()
+    await api.gql(ADVANCE, {"minutes": 24 * 60}, as_=admin)
+    ahead = api.deps.clock.wall() + timedelta(minutes=5)
+    token = jwt.encode(claims(mia.viewer.user_id, api.deps.clock.wall(), **{claim: int(ahead.timestamp())}),
+                       TEST_SECRET, algorithm="HS256")
+    before = await db_state(api.deps)
+    body = await api.post(VIEWER, token=token)
+    assert body["data"] is None
+    assert [(e["extensions"]["code"], e["message"]) for e in body["errors"]] == [
+        ("UNAUTHENTICATED", f"invalid token: {message}")]
+    assert changed_tables(before, await db_state(api.deps)) == []
+
+
 async def test_a_role_claimed_in_a_token_grants_nothing(api: Api) -> None:
     """The role comes from the database; a (validly signed) ADMIN claim on a member's token is ignored."""
     mia = await api.member("Mia")
-    token = jwt.encode(claims(mia.viewer.user_id, api.deps.clock.now(), role="ADMIN"), TEST_SECRET,
+    token = jwt.encode(claims(mia.viewer.user_id, api.deps.clock.wall(), role="ADMIN"), TEST_SECRET,
                        algorithm="HS256")
     before = await db_state(api.deps)
     body = await api.post(document("createMember"), {"input": {"email": "x@abuse.test", "displayName": "X",

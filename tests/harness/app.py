@@ -139,7 +139,7 @@ class Api:
         return body["data"]  # type: ignore[no-any-return]
 
     def _token(self, user_id: uuid.UUID, role: Role) -> str:
-        return issue_token(self.deps.settings, user_id=user_id, role=role.value, now=self.deps.clock.now())
+        return issue_token(self.deps.settings, user_id=user_id, role=role.value, now=self.deps.clock.wall())
 
     async def admin(self) -> Person:
         if self._admin is None:

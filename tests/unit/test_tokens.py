@@ -1,10 +1,11 @@
-"""Bearer tokens: HS256 with a secret, RS256 verified with a public key, expiry on the service clock."""
+"""Bearer tokens: HS256 with a secret, RS256 verified with a public key; exp, iat and nbf on the given time."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -55,3 +56,18 @@ def test_production_refuses_a_missing_secret_and_the_test_clock() -> None:
         Settings(env="production")
     with pytest.raises(ValueError, match="TEST_CLOCK is refused"):
         Settings(env="production", jwt_secret="s" * 40, test_clock=True)
+
+
+def test_iat_and_nbf_in_the_future_are_refused_beyond_a_minute_of_skew() -> None:
+    settings = Settings(jwt_secret="x" * 40, token_ttl_minutes=60)
+    ahead = issue_token(settings, user_id=USER, role="MEMBER", now=NOW + timedelta(seconds=61))
+    with pytest.raises(InvalidToken, match="issued in the future"):
+        decode_token(settings, ahead, now=NOW)
+    skewed = issue_token(settings, user_id=USER, role="MEMBER", now=NOW + timedelta(seconds=60))
+    assert decode_token(settings, skewed, now=NOW) == USER
+    claims = {"sub": str(USER), "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": int(NOW.timestamp()),
+              "exp": int((NOW + timedelta(hours=1)).timestamp()), "nbf": int((NOW + timedelta(seconds=61)).timestamp())}
+    with pytest.raises(InvalidToken, match="not valid yet"):
+        decode_token(settings, jwt.encode(claims, settings.signing_secret, algorithm="HS256"), now=NOW)
+    assert decode_token(settings, jwt.encode(claims, settings.signing_secret, algorithm="HS256"),
+                        now=NOW + timedelta(seconds=1)) == USER

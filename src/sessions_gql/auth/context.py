@@ -52,7 +52,7 @@ async def authenticate(deps: Deps, authorization: str | None) -> tuple[Viewer | 
         token = bearer_token(authorization)
         if token is None:
             return None, None
-        user_id = decode_token(deps.settings, token, now=deps.clock.now())
+        user_id = decode_token(deps.settings, token, now=deps.clock.wall())
     except InvalidToken as exc:
         return None, f"invalid token: {exc}"
     viewer = await cached_viewer(deps, user_id)

@@ -9,6 +9,9 @@ import jwt
 
 from sessions_gql.config import Settings
 
+CLOCK_SKEW = timedelta(seconds=60)
+"""How far ahead of ours an issuer's clock may run: `iat` and `nbf` up to this much in the future are accepted."""
+
 
 class InvalidToken(Exception):
     """The token is missing, malformed, forged or expired."""
@@ -31,7 +34,8 @@ def issue_token(settings: Settings, *, user_id: uuid.UUID, role: str, now: datet
 
 
 def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
-    """The user id the token speaks for. Expiry is checked against the service clock."""
+    """The user id the token speaks for. `now` is real time (`Clock.wall()`), never the test clock's: moving the
+    booking world forward must not end anyone's session. `exp` is exact; `iat` and `nbf` allow `CLOCK_SKEW`."""
     key, algorithm = (
         (settings.jwt_public_key, "RS256") if settings.jwt_public_key else (settings.signing_secret, "HS256")
     )
@@ -42,12 +46,20 @@ def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
             algorithms=[algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp", "iat"]},
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                     "require": ["sub", "exp", "iat"]},
         )
-        if int(claims["exp"]) <= now.timestamp():
+        at = now.timestamp()
+        if int(claims["exp"]) <= at:
             raise InvalidToken("token expired")
+        if int(claims["iat"]) > at + CLOCK_SKEW.total_seconds():
+            raise InvalidToken("token issued in the future")
+        if "nbf" in claims and int(claims["nbf"]) > at + CLOCK_SKEW.total_seconds():
+            raise InvalidToken("token not valid yet")
         return uuid.UUID(str(claims["sub"]))
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+    except InvalidToken:
+        raise
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 

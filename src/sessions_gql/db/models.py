@@ -438,3 +438,13 @@ class StreamCounter(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigId)
+
+
+class ClockOffset(Base):
+    """The test clock's shift of the whole deployment (one row, id 1), in microseconds. Only processes with
+    SESSIONS_GQL_TEST_CLOCK on read it (services/test_clock.py); production never does."""
+
+    __tablename__ = "test_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    offset_microseconds: Mapped[int] = mapped_column(BigId)

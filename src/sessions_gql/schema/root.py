@@ -13,25 +13,18 @@ from sessions_gql.resolvers import messaging as messaging_r
 from sessions_gql.resolvers import people as people_r
 from sessions_gql.resolvers import preferences as preferences_r
 from sessions_gql.resolvers import sessions as sessions_r
+from sessions_gql.resolvers.nodes import NODE_LOADERS
 from sessions_gql.schema.common import Node
 from sessions_gql.schema.context import Info
 
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
     type_name, _ = ids.split(id)
-    loaders = {
-        "Member": people_r.member,
-        "Provider": people_r.provider,
-        "Session": sessions_r.session,
-        "Service": people_r.service,
-        "Conversation": messaging_r.conversation,
-        "Message": messaging_r.message_node,
-        "Notification": messaging_r.notification_node,
-    }
-    loader = loaders.get(type_name)
+    loader = NODE_LOADERS.get(type_name)
     if loader is None:
         return None
-    return await loader(info, id)
+    found: Node | None = await loader(info, id)
+    return found
 
 
 def server_time(info: Info) -> datetime:

@@ -136,6 +136,7 @@ async def run_forever(deps: Deps, *, interval: float = 1.0, stop: asyncio.Event 
     passes = 0
     while not stop.is_set():
         try:
+            await deps.clock.refresh()  # the shared test clock: jobs run at the deployment's time
             await run_due(deps)
             await email_delivery.deliver_due(deps)
             if passes % 600 == 0:  # about every ten minutes: forget idempotency keys older than 48 h
