@@ -26,6 +26,7 @@ from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
 from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
 from sessions_gql.observability import Metrics, metrics_endpoint
+from sessions_gql.persisted import PersistedQueries
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs
@@ -38,7 +39,8 @@ class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
 
     def __init__(self, deps: Deps, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(build_schema(deps.settings, metrics), **kwargs)
+        self.persisted = PersistedQueries.from_settings(deps.settings, metrics.registry)
+        super().__init__(build_schema(deps.settings, metrics, self.persisted), **kwargs)
         self.deps = deps
         self.metrics = metrics
 
@@ -47,10 +49,15 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         self.metrics.websocket_connections.inc()
+        receive, send = self.persisted.websocket_io(receive, send)
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.metrics.websocket_connections.dec()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that names its document by hash (Apollo's useGETForHashedQueries sends no `query`)."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             if jobs is not None:
                 await jobs
             await realtime.stop()
+            await graphql.persisted.close()
             await deps.dispose()
 
     app = Starlette(
@@ -126,6 +134,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.deps = deps
     app.state.realtime = realtime
     app.state.metrics = metrics
+    app.state.persisted = graphql.persisted
     if settings.redis_url:
         app.state.redis_ping = realtime.hub.ping
     return app

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # persisted queries
+    persisted_queries: bool = True  # Apollo's automatic persisted queries (a hash instead of the document)
+    persisted_query_cache_size: int = 1024  # documents kept per process (LRU)
+    persisted_query_ttl_seconds: int = 24 * 3600  # how long Redis keeps a document (with REDIS_URL)
+    # a JSON manifest {sha256: document}: when set, only these documents run (PERSISTED_QUERY_NOT_ALLOWED)
+    trusted_documents: str | None = None
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90
