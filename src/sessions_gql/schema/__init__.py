@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import strawberry
@@ -19,6 +20,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from sessions_gql.config import Settings
+from sessions_gql.context import Context
 from sessions_gql.observability import Metrics
 from sessions_gql.schema.errors import ErrorPolicy, coded_stream
 from sessions_gql.schema.root import Mutation, Query
@@ -40,9 +42,27 @@ class Schema(strawberry.Schema):
 
     async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
-        """Websocket results: every event's errors coded like an HTTP response's."""
+        """Websocket results: every event's errors coded like an HTTP response's.
+
+        Each operation gets its own context (read session, DataLoaders) derived from the connection's, which
+        strawberry shares between all the operations of one websocket; it is closed when the stream ends.
+        """
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
         results = await super().stream(query, variable_values, context_value, *args, **kwargs)
-        return coded_stream(results, context_value)
+        return _closing(results, context_value)
+
+
+async def _closing(results: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+    """The stream's coded results; the stream is closed and the operation's read session released however it
+    ends (completed, failed, or stopped by the client)."""
+    try:
+        async with contextlib.aclosing(results):  # type: ignore[type-var]
+            async for result in coded_stream(results, context):
+                yield result
+    finally:
+        if isinstance(context, Context):
+            await context.close()
 
 
 class DocumentCache(ParserCache):
