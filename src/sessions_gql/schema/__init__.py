@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from sessions_gql.config import Settings
+from sessions_gql.context import Context
 from sessions_gql.observability import Metrics
 from sessions_gql.persisted import PersistedQueries, PersistedQueryError
 from sessions_gql.schema.errors import ErrorPolicy, coded_stream
@@ -61,14 +63,32 @@ class Schema(strawberry.Schema):
                      context_value: Any | None = None, root_value: Any | None = None,
                      operation_name: str | None = None, operation_extensions: dict[str, Any] | None = None,
                      allowed_operation_types: Iterable[OperationType] | None = None) -> Any:
-        """Websocket results: every event's errors coded like an HTTP response's."""
+        """Websocket results: every event's errors coded like an HTTP response's.
+
+        Each operation gets its own context (read session, DataLoaders) derived from the connection's, which
+        strawberry shares between all the operations of one websocket; it is closed when the stream ends.
+        """
         try:
             query = await self.persisted.document(query, operation_extensions)
         except PersistedQueryError as problem:
             return _refused(problem)
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
         results = await super().stream(query, variable_values, context_value, root_value, operation_name,
                                        operation_extensions, allowed_operation_types)
-        return coded_stream(results, context_value)
+        return _closing(results, context_value)
+
+
+async def _closing(results: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+    """The stream's coded results; the stream is closed and the operation's read session released however it
+    ends (completed, failed, or stopped by the client)."""
+    try:
+        async with contextlib.aclosing(results):  # type: ignore[type-var]
+            async for result in coded_stream(results, context):
+                yield result
+    finally:
+        if isinstance(context, Context):
+            await context.close()
 
 
 async def _refused(problem: PersistedQueryError) -> AsyncIterator[PreExecutionError]:
