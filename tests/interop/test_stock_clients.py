@@ -223,7 +223,9 @@ async def test_gql_http_transport_query_and_mutation(live: LiveServer) -> None:
     w = await world(live.api)
     headers = {"Authorization": f"Bearer {w.member.token}"}
     async with Client(transport=HTTPXAsyncTransport(url=live.http_url, headers=headers, timeout=15)) as session:
-        made = await session.execute(gql(REQUEST), variable_values={"input": request_input(w, 2)})
+        request = gql(REQUEST)
+        request.variable_values = {"input": request_input(w, 2)}
+        made = await session.execute(request)
         me = await session.execute(gql("{ viewer { user { displayName } } }"))
     assert (made["requestSession"]["__typename"], made["requestSession"]["session"]["status"]) == (
         "SessionSuccess", "AWAITING_APPROVAL")
