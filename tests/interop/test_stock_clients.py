@@ -172,13 +172,16 @@ async def test_gql_legacy_protocol_three_subscriptions_on_one_socket_get_every_e
 
 # ---------------------------------------------------------------- (c) Apollo split: GraphQLWsLink + HttpLink
 
-async def test_apollo_split_link_streams_a_live_event_after_its_own_mutation(live: LiveServer) -> None:
+@pytest.mark.parametrize("persisted", [False, True], ids=["plain", "persisted-queries"])
+async def test_apollo_split_link_streams_a_live_event_after_its_own_mutation(live: LiveServer, persisted: bool
+                                                                            ) -> None:
     w = await world(live.api)
     subscription = "subscription Mine { sessionEvents { type session { status } } }"
     before = live.deps.hub.subscriber_count
     node = await NodeRun("apollo-split", {"wsUrl": live.ws_url, "httpUrl": live.http_url,
                                           "memberToken": w.member.token, "subscription": subscription,
-                                          "request": request_input(w, 1), "expect": 3}).start()
+                                          "request": request_input(w, 1), "expect": 3,
+                                          "persisted": persisted}).start()
     try:
         await subscribed(live, before + 1)
         await node.send({"go": True})
@@ -187,7 +190,13 @@ async def test_apollo_split_link_streams_a_live_event_after_its_own_mutation(liv
         await node.kill()
     assert (result["problems"], result["sockets"]) == ([], 1)
     assert result["requested"]["data"]["requestSession"]["session"]["status"] == "AWAITING_APPROVAL"
-    assert [(r["method"], r["operationName"]) for r in result["requests"]] == [("POST", "Request")]
+    if persisted:  # the mutation's hash missed, then Apollo sent it with its document; the subscription too
+        assert [(r["method"], r["operationName"], r["hasQuery"]) for r in result["requests"]] == [
+            ("POST", "Request", False), ("POST", "Request", True)]
+        store: PersistedQueries = live.app.state.persisted
+        assert dict(store.counts) == {"miss": 1, "registered": 2}
+    else:
+        assert [(r["method"], r["operationName"]) for r in result["requests"]] == [("POST", "Request")]
     assert result["events"] == [
         {"__typename": "TimelineEvent", "type": kind,
          "session": {"__typename": "Session", "status": "AWAITING_APPROVAL"}}

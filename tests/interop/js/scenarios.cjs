@@ -129,7 +129,8 @@ const scenarios = {
     return { received, problems, sockets: sockets.length };
   },
 
-  // (c) Apollo with split: subscriptions over GraphQLWsLink, everything else over HttpLink.
+  // (c) Apollo with split: subscriptions over GraphQLWsLink, everything else over HttpLink (config.persisted:
+  // behind Apollo's persisted-query link, which hashes both; GraphQLWsLink always sends the document too).
   async "apollo-split"(config) {
     const log = [];
     const sockets = [];
@@ -140,7 +141,7 @@ const scenarios = {
       const definition = getMainDefinition(query);
       return definition.kind === "OperationDefinition" && definition.operation === "subscription";
     }, new GraphQLWsLink(wsClient), httpLink(config, config.memberToken, log));
-    const client = apollo(link);
+    const client = apollo(config.persisted ? createPersistedQueryLink({ sha256 }).concat(link) : link);
     const events = (progress.events = []);
     const problems = (progress.problems = []);
     let done;
