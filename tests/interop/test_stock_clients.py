@@ -16,7 +16,7 @@ from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
 
-from sessions_gql.persisted import PersistedQueries, sha256
+from sessions_gql.persisted import PersistedQueries
 from tests.api.lifecycle_helpers import REQUEST, World, action, world
 from tests.harness.app import START
 from tests.harness.live import LiveServer
@@ -223,7 +223,11 @@ async def test_apollo_persisted_query_link_misses_registers_then_sends_only_the_
         (method, False), ("POST", True), (method, False)]
     store: PersistedQueries = live.app.state.persisted
     assert dict(store.counts) == {"miss": 1, "registered": 1, "hit": 1}
-    assert digest == sha256(store._cache[digest])  # the server stored the document under Apollo's hash
+    # the server keeps Apollo's document under Apollo's hash: any client may now run it by that hash
+    again = await live.api.client.post("/graphql", headers={"Authorization": f"Bearer {member.token}"},
+                                       json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}})
+    assert again.json() == {"data": {"viewer": {"__typename": "Viewer", "user": {"__typename": "User",
+                                                                                "displayName": "Pia Persisted"}}}}
 
 
 # ---------------------------------------------------------------- gql over HTTP
