@@ -23,9 +23,10 @@ from tests.harness.live import LiveServer
 from tests.interop.node import NodeRun, run
 from tests.live.test_session_events import subscribed
 
-SESSION_EVENTS = "subscription { sessionEvents { type cursor session { id status } } }"
-NOTIFICATIONS = "subscription { notificationAdded { kind cursor } }"
-CONVERSATION = "subscription { conversationEvents { __typename ... on MessageAdded { message { body cursor } } } }"
+SESSION_EVENTS = "subscription($after: String) { sessionEvents(after: $after) { type cursor session { id status } } }"
+NOTIFICATIONS = "subscription($after: String) { notificationAdded(after: $after) { kind cursor } }"
+CONVERSATION = """subscription($after: String) { conversationEvents(after: $after) {
+  __typename ... on MessageAdded { message { body cursor } } } }"""
 STREAMS = {"sessionEvents": SESSION_EVENTS, "notificationAdded": NOTIFICATIONS,
            "conversationEvents": CONVERSATION}
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }"""
@@ -69,11 +70,24 @@ async def test_apollo_http_link_mutations_and_a_query_with_authorization(live: L
 
 # ---------------------------------------------------------------- (b) and (d): three subscriptions, one socket
 
+async def warm_up(live: LiveServer, w: World) -> tuple[list[str], dict[str, list[str]]]:
+    """A request and a chat message before anyone subscribes, so that each stream has a cursor to resume
+    after: the subscriptions then replay from a known point and cannot race their own start."""
+    made = await w.run(REQUEST, request_input(w, 7), w.member)
+    assert made["__typename"] == "SessionSuccess", made
+    sent = await live.api.gql(SEND, {"input": {"recipientId": w.member.gid, "body": "Welcome",
+                                               "clientMessageId": "interop-0"}}, as_=w.provider)
+    assert sent == {"sendMessage": {"__typename": "MessageSuccess"}}
+    await live.settle()
+    sessions = [made["session"]["id"]]
+    return sessions, await member_cursors(live, w, sessions)
+
+
 async def four_cycles_and_a_message(live: LiveServer, w: World) -> list[str]:
     """Four request/confirm cycles (Tuesday to Friday) and one chat message from the provider, over HTTP."""
     sessions = []
     for day in range(1, 5):
-        made = await w.run(REQUEST, {"input": request_input(w, day)}["input"], w.member)
+        made = await w.run(REQUEST, request_input(w, day), w.member)
         assert made["__typename"] == "SessionSuccess", made
         confirmed = await w.run(action("confirmSession"), {"sessionId": made["session"]["id"]}, w.provider)
         assert confirmed["__typename"] == "SessionSuccess", confirmed
@@ -85,8 +99,8 @@ async def four_cycles_and_a_message(live: LiveServer, w: World) -> list[str]:
     return sessions
 
 
-async def what_the_member_should_see(live: LiveServer, w: World, sessions: list[str]) -> dict[str, list[str]]:
-    """Every cursor each stream must deliver, from the member's own queries: sorted, for comparison."""
+async def member_cursors(live: LiveServer, w: World, sessions: list[str]) -> dict[str, list[str]]:
+    """The cursors of everything each stream carries for the member, oldest first, from the member's queries."""
     timeline: list[str] = []
     conversation = None
     for session_id in sessions:
@@ -94,10 +108,21 @@ async def what_the_member_should_see(live: LiveServer, w: World, sessions: list[
         timeline += [edge["node"]["cursor"] for edge in found["session"]["timeline"]["edges"]]
         conversation = found["session"]["conversation"]["id"]
     messages = await live.api.gql(MESSAGES, {"id": conversation}, as_=w.member)
-    inbox = await live.api.gql(INBOX, as_=w.member)
-    return {"sessionEvents": sorted(timeline),
-            "conversationEvents": sorted(e["node"]["cursor"] for e in messages["conversation"]["messages"]["edges"]),
-            "notificationAdded": sorted(e["node"]["cursor"] for e in inbox["notifications"]["edges"])}
+    inbox = await live.api.gql(INBOX, as_=w.member)  # newest first
+    return {"sessionEvents": timeline,
+            "conversationEvents": [e["node"]["cursor"] for e in messages["conversation"]["messages"]["edges"]],
+            "notificationAdded": [e["node"]["cursor"] for e in reversed(inbox["notifications"]["edges"])]}
+
+
+def resume_points(before: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    return {name: {"after": cursors[-1]} for name, cursors in before.items()}
+
+
+async def what_the_member_should_see(live: LiveServer, w: World, sessions: list[str],
+                                     before: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Every cursor each stream must deliver after its resume point: sorted, for comparison."""
+    now = await member_cursors(live, w, sessions)
+    return {name: sorted(set(cursors) - set(before[name])) for name, cursors in now.items()}
 
 
 def cursors(name: str, events: list[dict[str, Any]]) -> list[str]:
@@ -117,14 +142,16 @@ def assert_exactly_once(expected: dict[str, list[str]], received: dict[str, list
 
 
 async def test_graphql_ws_three_subscriptions_on_one_socket_get_every_event_once(live: LiveServer) -> None:
-    w = await world(live.api, credits=400)
-    before = live.deps.hub.subscriber_count
+    w = await world(live.api, credits=500)
+    warm, seen = await warm_up(live, w)
+    listening = live.deps.hub.subscriber_count
     node = await NodeRun("graphql-ws-streams", {"wsUrl": live.ws_url, "token": w.member.token,
-                                                "subscriptions": STREAMS}, timeout=25).start()
+                                                "subscriptions": STREAMS, "variables": resume_points(seen)},
+                         timeout=25).start()
     try:
-        await subscribed(live, before + 3)
+        await subscribed(live, listening + 3)
         sessions = await four_cycles_and_a_message(live, w)
-        expected = await what_the_member_should_see(live, w, sessions)
+        expected = await what_the_member_should_see(live, w, [*warm, *sessions], seen)
         await node.send({"expect": {name: len(cursors) for name, cursors in expected.items()}})
         result = await node.result()
     finally:
@@ -135,17 +162,21 @@ async def test_graphql_ws_three_subscriptions_on_one_socket_get_every_event_once
 
 async def test_gql_legacy_protocol_three_subscriptions_on_one_socket_get_every_event_once(live: LiveServer
                                                                                          ) -> None:
-    w = await world(live.api, credits=400)
+    w = await world(live.api, credits=500)
+    warm, seen = await warm_up(live, w)
+    resume = resume_points(seen)
     transport = WebsocketsTransport(url=live.ws_url, init_payload={"authorization": f"Bearer {w.member.token}"},
                                     subprotocols=[WebsocketsTransport.APOLLO_SUBPROTOCOL], connect_timeout=10,
                                     close_timeout=1)
     received: dict[str, list[dict[str, Any]]] = {name: [] for name in STREAMS}
     arrived = asyncio.Event()
-    before = live.deps.hub.subscriber_count
+    listening = live.deps.hub.subscriber_count
 
     async def collect(session: Any, name: str) -> None:
+        request = gql(STREAMS[name])
+        request.variable_values = resume[name]
         try:
-            async for event in session.subscribe(gql(STREAMS[name])):
+            async for event in session.subscribe(request):
                 received[name].append(event[name])
                 arrived.set()
         finally:
@@ -154,9 +185,9 @@ async def test_gql_legacy_protocol_three_subscriptions_on_one_socket_get_every_e
     async with Client(transport=transport) as session:
         tasks = [asyncio.create_task(collect(session, name)) for name in STREAMS]
         try:
-            await subscribed(live, before + 3)
+            await subscribed(live, listening + 3)
             sessions = await four_cycles_and_a_message(live, w)
-            expected = await what_the_member_should_see(live, w, sessions)
+            expected = await what_the_member_should_see(live, w, [*warm, *sessions], seen)
             async with asyncio.timeout(20):
                 while any(len(received[n]) < len(expected[n]) for n in STREAMS) and not any(t.done() for t in tasks):
                     await arrived.wait()

@@ -112,7 +112,7 @@ const scenarios = {
     };
     for (const [name, query] of Object.entries(config.subscriptions)) {
       received[name] = [];
-      client.subscribe({ query }, {
+      client.subscribe({ query, variables: (config.variables || {})[name] }, {
         next: (result) => {
           if (result.errors) problems.push({ stream: name, errors: result.errors });
           if (result.data) received[name].push(result.data[name]);
