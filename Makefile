@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint lock schema system-deps clean
+.PHONY: run test test-fast lint lock schema system-deps node-deps clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,19 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(VENV)/.installed system-deps
+# the interop suite's stock clients (Apollo Client, graphql-ws), pinned by tests/interop/js/package-lock.json
+INTEROP_JS := tests/interop/js
+node-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "installing Debian's nodejs and npm for the interop tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+
+$(INTEROP_JS)/node_modules/.package-lock.json: $(INTEROP_JS)/package-lock.json | node-deps
+	cd $(INTEROP_JS) && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(VENV)/.installed system-deps $(INTEROP_JS)/node_modules/.package-lock.json
 	$(BIN)/pytest -q
 
 test-fast: $(VENV)/.installed

@@ -28,6 +28,7 @@ from sessions_gql.db.migrate import migrate
 from sessions_gql.graphiql import GraphiQL
 from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
 from sessions_gql.observability import Metrics, metrics_endpoint
+from sessions_gql.persisted import PersistedQueries
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs, test_clock
@@ -40,7 +41,9 @@ class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
 
     def __init__(self, deps: Deps, metrics: Metrics, *, ide: GraphiQL | None = None, **kwargs: Any) -> None:
-        super().__init__(build_schema(deps.settings, metrics), graphql_ide="graphiql" if ide else None, **kwargs)
+        self.persisted = PersistedQueries.from_settings(deps.settings, metrics.registry)
+        super().__init__(build_schema(deps.settings, metrics, self.persisted), graphql_ide="graphiql" if ide else None,
+                         **kwargs)
         self.deps = deps
         self.metrics = metrics
         self.ide = ide
@@ -50,6 +53,7 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         self.metrics.websocket_connections.inc()
+        receive, send = self.persisted.websocket_io(receive, send)
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -59,6 +63,10 @@ class GraphQLApp(GraphQL[Context, None]):
         """Our own page, with every file served by this service (strawberry's loads them from a CDN)."""
         assert self.ide is not None  # strawberry calls this only when graphql_ide is set
         return await self.ide.page(request)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that names its document by hash (Apollo's useGETForHashedQueries sends no `query`)."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -124,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             if jobs is not None:
                 await jobs
             await realtime.stop()
+            await graphql.persisted.close()
             await deps.dispose()
 
     app = Starlette(
@@ -142,6 +151,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.deps = deps
     app.state.realtime = realtime
     app.state.metrics = metrics
+    app.state.persisted = graphql.persisted
     if settings.redis_url:
         app.state.redis_ping = realtime.hub.ping
     return app

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # with the test clock on, how often each process rereads the shared offset besides every request and
     # scheduler pass (for subscriptions and the relay); see clock.SharedClock
     test_clock_refresh_seconds: float = Field(default=1.0, gt=0)
+    # persisted queries
+    persisted_queries: bool = True  # Apollo's automatic persisted queries (a hash instead of the document)
+    persisted_query_cache_size: int = 1024  # documents kept per process (LRU)
+    persisted_query_ttl_seconds: int = 24 * 3600  # how long Redis keeps a document (with REDIS_URL)
+    # a JSON manifest {sha256: document}: when set, only these documents run (PERSISTED_QUERY_NOT_ALLOWED)
+    trusted_documents: str | None = None
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

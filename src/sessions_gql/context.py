@@ -63,8 +63,27 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: dict[str, Any] | None = None
     subscriptions: int = 0
+    connection: Context | None = None
+    """For one operation on a websocket: the connection's context (its viewer, params, subscription count)."""
     _db: AsyncSession | None = None
     _loaders: Loaders | None = None
+
+    def for_operation(self) -> Context:
+        """A context for one operation of this connection, with its own read session and DataLoaders.
+
+        Strawberry builds one context per websocket and passes it to every operation on it; operations run
+        concurrently, so each needs its own session (one closing a shared session broke the others). The viewer,
+        the connection params and the subscription count stay the connection's.
+        """
+        owner = self.connection or self
+        return Context(deps=owner.deps, request=owner.request, viewer_or_none=owner.viewer_or_none,
+                       auth_error=owner.auth_error, request_id=owner.request_id,
+                       connection_params=owner.connection_params, connection=owner)
+
+    @property
+    def owner(self) -> Context:
+        """The context that counts subscriptions: the connection's for an operation on a websocket."""
+        return self.connection or self
 
     @property
     def viewer(self) -> Viewer:

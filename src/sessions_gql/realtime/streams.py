@@ -56,13 +56,14 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 @contextlib.asynccontextmanager
 async def slot(context: Context) -> AsyncIterator[None]:
     """Count the connection's open subscriptions; refuse one past the cap."""
-    if context.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+    owner = context.owner
+    if owner.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
         raise RateLimited(f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection")
-    context.subscriptions += 1
+    owner.subscriptions += 1
     try:
         yield
     finally:
-        context.subscriptions -= 1
+        owner.subscriptions -= 1
 
 
 def channel_for(viewer: Viewer, target: uuid.UUID | None, channel_of: Callable[[uuid.UUID], str], *, what: str,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
@@ -17,9 +18,13 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from sessions_gql.config import Settings
+from sessions_gql.context import Context
 from sessions_gql.observability import Metrics
+from sessions_gql.persisted import PersistedQueries, PersistedQueryError
 from sessions_gql.schema.errors import ErrorPolicy, coded_stream
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
@@ -33,16 +38,61 @@ class CalendarDay:
 
 
 class Schema(strawberry.Schema):
-    """Errors are coded, masked and logged (with the request id) by ErrorPolicy, not logged again here."""
+    """Errors are coded, masked and logged (with the request id) by ErrorPolicy, not logged again here.
+
+    Every operation's document first goes through `persisted` (persisted queries and the trusted documents)."""
+
+    persisted: PersistedQueries
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         return None
 
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[OperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        try:
+            query = await self.persisted.document(query, operation_extensions)
+        except PersistedQueryError as problem:
+            return ExecutionResult(data=None, errors=[problem.graphql_error()])
+        return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                     allowed_operation_types, operation_extensions)
+
     async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
-                     context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
-        """Websocket results: every event's errors coded like an HTTP response's."""
-        results = await super().stream(query, variable_values, context_value, *args, **kwargs)
-        return coded_stream(results, context_value)
+                     context_value: Any | None = None, root_value: Any | None = None,
+                     operation_name: str | None = None, operation_extensions: dict[str, Any] | None = None,
+                     allowed_operation_types: Iterable[OperationType] | None = None) -> Any:
+        """Websocket results: every event's errors coded like an HTTP response's.
+
+        Each operation gets its own context (read session, DataLoaders) derived from the connection's, which
+        strawberry shares between all the operations of one websocket; it is closed when the stream ends.
+        """
+        try:
+            query = await self.persisted.document(query, operation_extensions)
+        except PersistedQueryError as problem:
+            return _refused(problem)
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
+        results = await super().stream(query, variable_values, context_value, root_value, operation_name,
+                                       operation_extensions, allowed_operation_types)
+        return _closing(results, context_value)
+
+
+async def _closing(results: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+    """The stream's coded results; the stream is closed and the operation's read session released however it
+    ends (completed, failed, or stopped by the client)."""
+    try:
+        async with contextlib.aclosing(results):  # type: ignore[type-var]
+            async for result in coded_stream(results, context):
+                yield result
+    finally:
+        if isinstance(context, Context):
+            await context.close()
+
+
+async def _refused(problem: PersistedQueryError) -> AsyncIterator[PreExecutionError]:
+    yield PreExecutionError(data=None, errors=[problem.graphql_error()])
 
 
 class DocumentCache(ParserCache):
@@ -63,7 +113,8 @@ DOCUMENTS_CACHED = 1024
 so nearly every request skips parsing and validation; unique documents only cycle the cache."""
 
 
-def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: PersistedQueries | None = None
+                 ) -> strawberry.Schema:
     """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors).
 
     The depth and alias limits are validation rules built once here, not per request, so that a document's
@@ -71,7 +122,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
     """
     limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
               *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -86,3 +137,5 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         types=[CalendarDay],
     )
+    schema.persisted = persisted or PersistedQueries.from_settings(settings)
+    return schema
