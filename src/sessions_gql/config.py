@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # rate limits and production
+    ics_import_seconds: float = 5.0  # importBusyTimes: the time limit for expanding one file
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90
