@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -57,7 +58,13 @@ class Settings(BaseSettings):
     messages_per_minute: int = 30
 
     # rate limits and production
-    ics_import_seconds: float = 5.0  # importBusyTimes: the time limit for expanding one file
+    rate_limit: bool = True  # off: no request or subscription-start limits (ratelimit.py)
+    rate_limit_per_minute: int = Field(default=600, ge=1)  # GraphQL requests per viewer
+    rate_limit_anonymous_per_minute: int = Field(default=300, ge=1)  # requests per client address, no token
+    rate_limit_subscriptions_per_minute: int = Field(default=60, ge=1)  # websocket operations started per viewer
+    rate_limit_memory_keys: int = Field(default=100_000, ge=100)  # in-memory limiter (no Redis): keys kept
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For is believed; none by default
+    ics_import_seconds: float = Field(default=5.0, gt=0)  # importBusyTimes: time limit for expanding one file
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
@@ -82,6 +89,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
+        for part in self.trusted_proxies.split(","):
+            try:
+                if part.strip():
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"SESSIONS_GQL_TRUSTED_PROXIES: {part.strip()!r} is not an address or network"
+                                 ) from None
         if self.env is Env.PRODUCTION:
             if not (self.jwt_secret or self.jwt_public_key):
                 raise ValueError("production needs SESSIONS_GQL_JWT_SECRET or SESSIONS_GQL_JWT_PUBLIC_KEY")

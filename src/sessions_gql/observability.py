@@ -48,6 +48,10 @@ class Metrics:
         self.outbox_lag = Gauge("outbox_lag_seconds", "Age of the oldest unpublished outbox row.", registry=r)
         self.outbox_pending = Gauge("outbox_pending", "Unpublished outbox rows.", registry=r)
         self.job_lag = Gauge("job_lag_seconds", "How late the oldest due, unfinished job is.", registry=r)
+        self.rate_limited = Counter("rate_limited", "Requests and subscription starts refused by the rate limit.",
+                                    ["kind"], registry=r)
+        self.rate_limit_errors = Counter("rate_limit_backend_errors",
+                                         "Rate-limit checks allowed because Redis could not be reached.", registry=r)
         r.register(emails_sent)
         r.register(emails_failed)
         self._names: set[str] = set()
