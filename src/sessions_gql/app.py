@@ -155,6 +155,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                rate_time: Callable[[], float] | None = None) -> Starlette:
     """The app; `rate_time` is the rate limiter's time source in seconds (tests inject one; else time.time)."""
     settings = settings or get_settings()
+    if settings.metrics and not settings.metrics_served:
+        log.warning("/metrics is off: production serves metrics only with SESSIONS_GQL_METRICS_TOKEN set")
     deps = build_deps(settings, clock)
     realtime = Realtime(deps)
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
@@ -190,7 +192,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/calendar/{token}.ics", calendar_feed),
-            *([Route("/metrics", metrics_endpoint)] if settings.metrics else []),
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_served else []),
         ],
         middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
         lifespan=lifespan,

@@ -5,6 +5,7 @@ The email counters are process-wide (the sender imports them) and are added to e
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -126,7 +127,17 @@ class OperationMetrics(SchemaExtension):
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics in Prometheus' text format; the database gauges keep their last value if it is down."""
+    """GET /metrics in Prometheus' text format; the database gauges keep their last value if it is down.
+
+    With SESSIONS_GQL_METRICS_TOKEN, only for `Authorization: Bearer <that token>` (else 401).
+    """
+    token = request.app.state.deps.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+            return Response("metrics need 'Authorization: Bearer <SESSIONS_GQL_METRICS_TOKEN>'\n", status_code=401,
+                            media_type="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics: Metrics = request.app.state.metrics
     try:
         await metrics.refresh(request.app.state.deps)
