@@ -12,6 +12,7 @@ import pytest
 
 from sessions_gql.clock import FrozenClock
 from sessions_gql.domain.errors import ValidationError
+from sessions_gql.services import ics_expand
 from sessions_gql.services.ics_expand import MAX_EXAMINED, expand
 from tests.api.test_calendar import IMPORT, WEEKLY_BUSY
 from tests.harness.app import START, Api, Person, running_api, settings_for
@@ -116,3 +117,17 @@ def test_recurrences_stop_at_the_horizon_and_keep_exceptions() -> None:
         ("2026-11-26T14:00:00+00:00", "2026-11-26T15:00:00+00:00"),
     ]
     assert all(isinstance(a, datetime) and a.tzinfo is not None for a, _ in spans)
+
+
+async def test_imports_beyond_the_concurrent_cap_are_refused_at_once(limited: Api,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = await provider_with_import(limited)
+    monkeypatch.setattr(ics_expand, "_running", ics_expand.MAX_CONCURRENT)  # that many children running already
+    query = IMPORT.replace("code field", "code field message")
+    busy = (await limited.gql(query, {"ics": WEEKLY_BUSY}, as_=provider))["importBusyTimes"]
+    assert busy == {"__typename": "BasicError", "code": "RATE_LIMITED", "field": None, "message":
+                    "at most 4 calendar imports run at once on a server; try again shortly"}
+    monkeypatch.setattr(ics_expand, "_running", ics_expand.MAX_CONCURRENT - 1)
+    done = await limited.gql(IMPORT, {"ics": WEEKLY_BUSY}, as_=provider)
+    assert len(done["importBusyTimes"]["availability"]["overrides"]) == 3
+    assert ics_expand._running == ics_expand.MAX_CONCURRENT - 1  # released again
