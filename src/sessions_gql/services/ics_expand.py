@@ -247,11 +247,11 @@ async def _expand_in_child(ics: str, *, start: datetime, end: datetime, max_span
             outcome = ("refused", "the import could not be started; try again")
     except EOFError:  # the child died without answering
         outcome = ("refused", "the file could not be read")
-    finally:
-        receiver.close()
+    finally:  # kill first: a poll still waiting in its thread then sees EOF before the pipe is closed
         if child.is_alive():
             child.kill()
         await asyncio.to_thread(child.join, 5)
+        receiver.close()
     kind, value = outcome
     if kind == "ok":
         return list(value)
