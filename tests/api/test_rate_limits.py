@@ -231,6 +231,16 @@ async def test_two_instances_share_the_limit_through_redis(tmp_path: Path, migra
         assert 'rate_limited_total{kind="request"} 2.0' in samples  # the refusals this instance answered
 
 
+@pytest.mark.redis
+async def test_concurrent_hits_on_two_instances_take_exactly_the_limit(tmp_path: Path, migrated_sqlite_template: Path,
+                                                                      redis_server: RedisServer) -> None:
+    async with instances(tmp_path, migrated_sqlite_template, count=2, redis_url=redis_server.url
+                         ) as ((first, second), _time):
+        mia = await member(first, "Mia")
+        answers = await asyncio.gather(*((first, second)[i % 2].ping(mia.token) for i in range(20)))
+        assert sorted(response.status_code for response in answers) == [200] * 5 + [429] * 15
+
+
 async def test_an_unreachable_redis_allows_requests_logged_and_counted(
         tmp_path: Path, migrated_sqlite_template: Path, caplog: pytest.LogCaptureFixture) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
