@@ -46,7 +46,8 @@ class Stack:
 
     def settings(self) -> Settings:
         return Settings(database_url=self.database_url, redis_url=self.redis.url, jwt_secret=SECRET,
-                        token_ttl_minutes=60 * 24, run_scheduler=False, db_pool_size=20)
+                        token_ttl_minutes=60 * 24, run_scheduler=False, db_pool_size=20,
+                        rate_limit=False)  # a benchmark client sends far more than a person
 
 
 @contextmanager
@@ -64,7 +65,7 @@ def api_processes(stack: Stack, count: int) -> Iterator[list[str]]:
     """`count` uvicorn processes of the API on one database and Redis; yields their base URLs."""
     env = {**os.environ, "DATABASE_URL": stack.database_url, "REDIS_URL": stack.redis.url,
            "SESSIONS_GQL_JWT_SECRET": SECRET, "SESSIONS_GQL_RUN_SCHEDULER": "0", "SESSIONS_GQL_DB_POOL_SIZE": "20",
-           "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000"}
+           "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000", "SESSIONS_GQL_RATE_LIMIT": "0"}
     ports = [free_port() for _ in range(count)]
     procs = [subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]

@@ -5,21 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from sessions_gql.auth.context import authenticate
+from sessions_gql.auth.tokens import InvalidToken, bearer_token, decode_token
 from sessions_gql.clock import Clock
 from sessions_gql.config import Settings, get_settings
 from sessions_gql.context import Context
@@ -29,6 +35,7 @@ from sessions_gql.graphiql import GraphiQL
 from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.persisted import PersistedQueries
+from sessions_gql.ratelimit import RateLimiter, Refusal
 from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs, test_clock
@@ -37,18 +44,60 @@ from sessions_gql.services.deps import Deps
 log = logging.getLogger("sessions_gql")
 
 
+class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the subscription-start limit: a refused start gets an error frame."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            refusal = await _subscription_refusal(self.view, self.context)
+            if refusal is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [
+                    {"message": refusal.message, "extensions": refusal.extensions}]})
+                return
+        await super().handle_subscribe(message)
+
+
+class LimitedLegacyWS(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol with the same limit."""
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            refusal = await _subscription_refusal(self.view, self.context)
+            if refusal is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": {
+                    "message": refusal.message, "extensions": refusal.extensions}})
+                return
+        await super().handle_start(message)
+
+
+async def _subscription_refusal(view: Any, context: Context) -> Refusal | None:
+    viewer = context.viewer_or_none
+    limiter: RateLimiter = view.limiter
+    return await limiter.subscription(viewer.user_id.hex if viewer else None, context.request.scope)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
 
-    def __init__(self, deps: Deps, metrics: Metrics, *, ide: GraphiQL | None = None, **kwargs: Any) -> None:
+    graphql_transport_ws_handler_class = LimitedTransportWS
+    graphql_ws_handler_class = LimitedLegacyWS
+
+    def __init__(self, deps: Deps, metrics: Metrics, limiter: RateLimiter, *, ide: GraphiQL | None = None,
+                 **kwargs: Any) -> None:
         self.persisted = PersistedQueries.from_settings(deps.settings, metrics.registry)
         super().__init__(build_schema(deps.settings, metrics, self.persisted), graphql_ide="graphiql" if ide else None,
                          **kwargs)
         self.deps = deps
         self.metrics = metrics
+        self.limiter = limiter
         self.ide = ide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = await self.limiter.request(self._token_subject(scope), scope)
+            if refusal is not None:
+                await _too_many(refusal, scope, receive, send)
+                return
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
             return
@@ -67,6 +116,19 @@ class GraphQLApp(GraphQL[Context, None]):
     def should_render_graphql_ide(self, request: Any) -> bool:
         """Not for a GET that names its document by hash (Apollo's useGETForHashedQueries sends no `query`)."""
         return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
+    def _token_subject(self, scope: Scope) -> str | None:
+        """The user a valid bearer token speaks for (signature and expiry checked, no database), else None."""
+        header = dict(scope.get("headers") or []).get(b"authorization")
+        if header is None:
+            return None
+        try:
+            token = bearer_token(header.decode("latin-1"))
+            if token is None:
+                return None
+            return decode_token(self.deps.settings, token, now=self.deps.clock.wall()).hex
+        except InvalidToken:
+            return None
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -91,6 +153,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
+async def _too_many(refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
+    """429 with Retry-After, before the body is read: a refused request runs nothing."""
+    response = JSONResponse({"data": None, "errors": [{"message": refusal.message, "extensions": refusal.extensions}]},
+                            status_code=429, headers={"Retry-After": str(refusal.retry_after)})
+    await response(scope, receive, send)
+
+
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     engine = create_engine(settings)
     if not settings.is_sqlite:
@@ -101,14 +170,18 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
                 read_engine=reader, clock=clock or test_clock.clock_for(settings, engine, reader), settings=settings)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_on_start: bool = True
-               ) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_on_start: bool = True,
+               rate_time: Callable[[], float] | None = None) -> Starlette:
+    """The app; `rate_time` is the rate limiter's time source in seconds (tests inject one; else time.time)."""
     settings = settings or get_settings()
+    if settings.metrics and not settings.metrics_served:
+        log.warning("/metrics is off: production serves metrics only with SESSIONS_GQL_METRICS_TOKEN set")
     deps = build_deps(settings, clock)
     realtime = Realtime(deps)
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
     ide = GraphiQL() if settings.graphiql_enabled else None
-    graphql = GraphQLApp(deps, metrics, ide=ide, keep_alive=True, keep_alive_interval=15,
+    limiter = RateLimiter(settings, metrics=metrics, now=rate_time or time.time)
+    graphql = GraphQLApp(deps, metrics, limiter, ide=ide, keep_alive=True, keep_alive_interval=15,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
 
     @contextlib.asynccontextmanager
@@ -133,6 +206,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                 await jobs
             await realtime.stop()
             await graphql.persisted.close()
+            await limiter.close()
             await deps.dispose()
 
     app = Starlette(
@@ -142,7 +216,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/calendar/{token}.ics", calendar_feed),
-            *([Route("/metrics", metrics_endpoint)] if settings.metrics else []),
+            *([Route("/metrics", metrics_endpoint)] if settings.metrics_served else []),
             *([Route("/graphiql/{name:path}", ide.asset)] if ide else []),
         ],
         middleware=[Middleware(RequestId), Middleware(BodyLimit, limit=settings.max_body_bytes)],
@@ -152,6 +226,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.realtime = realtime
     app.state.metrics = metrics
     app.state.persisted = graphql.persisted
+    app.state.limiter = limiter
     if settings.redis_url:
         app.state.redis_ping = realtime.hub.ping
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("sessions_gql.sqlite3")
 DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-before-production"
+MIN_JWT_SECRET_BYTES = 32  # HS256: a key shorter than the hash's 32 bytes weakens it (RFC 7518, 3.2)
+MIN_METRICS_TOKEN = 16
 
 
 class Env(str, Enum):
@@ -69,6 +72,16 @@ class Settings(BaseSettings):
     persisted_query_ttl_seconds: int = 24 * 3600  # how long Redis keeps a document (with REDIS_URL)
     # a JSON manifest {sha256: document}: when set, only these documents run (PERSISTED_QUERY_NOT_ALLOWED)
     trusted_documents: str | None = None
+    # rate limits and production
+    rate_limit: bool = True  # off: no request or subscription-start limits (ratelimit.py)
+    rate_limit_per_minute: int = Field(default=600, ge=1)  # GraphQL requests per viewer
+    rate_limit_anonymous_per_minute: int = Field(default=300, ge=1)  # requests per client address, no token
+    rate_limit_subscriptions_per_minute: int = Field(default=60, ge=1)  # websocket operations started per viewer
+    rate_limit_memory_keys: int = Field(default=100_000, ge=100)  # in-memory limiter (no Redis): keys kept
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For is believed; none by default
+    ics_import_seconds: float = Field(default=5.0, gt=0)  # importBusyTimes: time limit for expanding one file
+    introspection: Literal["off", "admins", "on"] | None = None  # None: on in development, off in production
+    metrics_token: SecretStr | None = None  # bearer token for /metrics; production serves /metrics only with one
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
@@ -93,9 +106,23 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
+        for part in self.trusted_proxies.split(","):
+            try:
+                if part.strip():
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"SESSIONS_GQL_TRUSTED_PROXIES: {part.strip()!r} is not an address or network"
+                                 ) from None
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < MIN_METRICS_TOKEN:
+            raise ValueError(f"SESSIONS_GQL_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
         if self.env is Env.PRODUCTION:
             if not (self.jwt_secret or self.jwt_public_key):
                 raise ValueError("production needs SESSIONS_GQL_JWT_SECRET or SESSIONS_GQL_JWT_PUBLIC_KEY")
+            if self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError("SESSIONS_GQL_JWT_SECRET is the development secret; production needs its own")
+            if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+                raise ValueError(f"SESSIONS_GQL_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in "
+                                 f"production (this one has {len(self.jwt_secret.encode())})")
             if self.test_clock:
                 raise ValueError("SESSIONS_GQL_TEST_CLOCK is refused in production")
         return self
@@ -107,6 +134,17 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return not self.is_production if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_mode(self) -> Literal["off", "admins", "on"]:
+        if self.introspection is not None:
+            return self.introspection
+        return "off" if self.is_production else "on"
+
+    @property
+    def metrics_served(self) -> bool:
+        """/metrics exists: metrics on and, in production, protected by a token (else it is not served)."""
+        return self.metrics and (self.metrics_token is not None or not self.is_production)
 
     @property
     def json_logs(self) -> bool:

@@ -5,6 +5,7 @@ The email counters are process-wide (the sender imports them) and are added to e
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -48,6 +49,10 @@ class Metrics:
         self.outbox_lag = Gauge("outbox_lag_seconds", "Age of the oldest unpublished outbox row.", registry=r)
         self.outbox_pending = Gauge("outbox_pending", "Unpublished outbox rows.", registry=r)
         self.job_lag = Gauge("job_lag_seconds", "How late the oldest due, unfinished job is.", registry=r)
+        self.rate_limited = Counter("rate_limited", "Requests and subscription starts refused by the rate limit.",
+                                    ["kind"], registry=r)
+        self.rate_limit_errors = Counter("rate_limit_backend_errors",
+                                         "Rate-limit checks allowed because Redis could not be reached.", registry=r)
         r.register(emails_sent)
         r.register(emails_failed)
         self._names: set[str] = set()
@@ -122,7 +127,17 @@ class OperationMetrics(SchemaExtension):
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics in Prometheus' text format; the database gauges keep their last value if it is down."""
+    """GET /metrics in Prometheus' text format; the database gauges keep their last value if it is down.
+
+    With SESSIONS_GQL_METRICS_TOKEN, only for `Authorization: Bearer <that token>` (else 401).
+    """
+    token = request.app.state.deps.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+            return Response("metrics need 'Authorization: Bearer <SESSIONS_GQL_METRICS_TOKEN>'\n", status_code=401,
+                            media_type="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics: Metrics = request.app.state.metrics
     try:
         await metrics.refresh(request.app.state.deps)

@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, validate
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -108,6 +109,36 @@ class DocumentCache(ParserCache):
         yield
 
 
+class IntrospectionPolicy(SchemaExtension):
+    """SESSIONS_GQL_INTROSPECTION: `__schema` and `__type` for everyone ("on"), for ADMIN viewers ("admins"),
+    or for no one ("off"), refused as FORBIDDEN before anything runs. `__typename` is always allowed.
+
+    Checked after the (cached) validation, which ValidationCache runs in its own hook before this one, and not
+    cached itself because the answer depends on the viewer: one walk over the document, made only for viewers
+    who may not introspect. (Strawberry looks at the errors before the hooks' code after `yield` runs.)
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not (context.pre_execution_errors or context.graphql_document is None or self._allowed()) and validate(
+                context.schema._schema, context.graphql_document, [NoSchemaIntrospectionCustomRule]):
+            message = ("introspection is for admins only on this server" if self.mode == "admins"
+                       else "introspection is off on this server")
+            context.pre_execution_errors = [GraphQLError(message, extensions={"code": "FORBIDDEN"})]
+        yield
+
+    def _allowed(self) -> bool:
+        if self.mode == "on":
+            return True
+        if self.mode == "off":
+            return False
+        viewer = getattr(self.execution_context.context, "viewer_or_none", None)
+        return viewer is not None and viewer.is_admin
+
+
 DOCUMENTS_CACHED = 1024
 """Parsed and validated documents kept per process (LRU). Clients send a handful of documents with variables,
 so nearly every request skips parsing and validation; unique documents only cycle the cache."""
@@ -120,6 +151,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: 
     The depth and alias limits are validation rules built once here, not per request, so that a document's
     validation result can be cached: the cache is keyed by the rule classes as well as the document.
     """
+    introspection = settings.introspection_mode
     limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
               *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
     schema = Schema(
@@ -132,6 +164,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: 
             lambda: AddValidationRules(limits),
             lambda: DocumentCache(maxsize=DOCUMENTS_CACHED),
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
+            *([] if introspection == "on" else [lambda: IntrospectionPolicy(introspection)]),
             ErrorPolicy,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import cast
 
 import icalendar
-import recurring_ical_events
 from sqlalchemy import delete, or_, select
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain.enums import OPEN_STATUSES, OverrideKind, SessionStatus
-from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.errors import NotFound
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.ics_expand import expand_in_process
 
 PRODID = "-//sessions_gql//calendar feed//EN"
 CANCELLED_KEPT = timedelta(days=30)
@@ -81,43 +81,24 @@ def _event(row: m.Session, service: str) -> icalendar.Event:
     return event
 
 
-def busy_times(ics: str, *, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Opaque events of an ICS file between start and end, recurring ones expanded, in UTC."""
-    try:
-        calendar = icalendar.Calendar.from_ical(ics)
-        events = recurring_ical_events.of(calendar).between(start, end)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationError(f"not an iCalendar file: {exc}", field="ics") from None
-    found: list[tuple[datetime, datetime]] = []
-    for event in events:
-        if str(event.get("transp", "OPAQUE")).upper() == "TRANSPARENT":
-            continue
-        begins, ends = _instant(event.decoded("dtstart")), _instant(event.decoded("dtend", None) or
-                                                                    event.decoded("dtstart"))
-        if ends <= begins:
-            ends = begins + timedelta(days=1) if isinstance(event.decoded("dtstart"), date) else begins
-        if ends > begins:
-            found.append((max(begins, start), min(ends, end)))
-        if len(found) > MAX_IMPORTED:
-            raise ValidationError(f"at most {MAX_IMPORTED} busy times per import", field="ics")
-    return sorted(found)
-
-
-def _instant(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 async def import_busy_times(deps: Deps, *, viewer: Viewer, ics: str) -> uuid.UUID:
-    """BLOCKED overrides for every busy time over the horizon, replacing the previous import."""
+    """BLOCKED overrides for every busy time over the horizon, replacing the previous import.
+
+    The file is expanded in a child process within bounds (services/ics_expand.py); over one, nothing changes.
+    """
     provider_id = acting_provider(viewer, None)
     now = deps.clock.now()
+    async with deps.sessions() as db:
+        horizon_days = await db.scalar(select(m.Provider.horizon_days).where(m.Provider.id == provider_id))
+    if horizon_days is None:
+        raise NotFound("no such provider")
+    # parsed before the transaction, so no lock (SQLite's write lock, the provider row) is held meanwhile
+    spans = await expand_in_process(ics, start=now, end=now + timedelta(days=horizon_days), max_spans=MAX_IMPORTED,
+                                    seconds=deps.settings.ics_import_seconds)
     async with deps.uow() as uow:
         provider = await uow.session.get(m.Provider, provider_id, with_for_update=True)
         if provider is None:
             raise NotFound("no such provider")
-        spans = busy_times(ics, start=now, end=now + timedelta(days=provider.horizon_days))
         Override = m.AvailabilityOverride
         await uow.session.execute(delete(Override).where(Override.provider_id == provider_id,
                                                          Override.source == "import"))
