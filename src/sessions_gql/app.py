@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,17 +31,29 @@ from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs
 from sessions_gql.services.deps import Deps
+from sessions_gql.ws_protocol import LegacyWSHandler, LimitedWebSocketAdapter, TransportWSHandler, bearer_header
 
 log = logging.getLogger("sessions_gql")
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
+    """Strawberry's ASGI view with our context: the viewer comes from the bearer token.
+
+    Websockets go through `ws_protocol`: strict messages on both subprotocols, keep-alive, token expiry.
+    """
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = LimitedWebSocketAdapter
 
     def __init__(self, deps: Deps, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(build_schema(deps.settings, metrics), **kwargs)
+        settings = deps.settings
+        super().__init__(build_schema(settings, metrics), keep_alive=True,
+                         keep_alive_interval=settings.ws_keepalive_seconds,
+                         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds), **kwargs)
         self.deps = deps
         self.metrics = metrics
+        self.max_message_bytes = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -64,9 +77,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
-        params = context.connection_params or {}
-        header = params.get("authorization") or params.get("Authorization") if isinstance(params, dict) else None
-        viewer, _problem = await authenticate(self.deps, header if isinstance(header, str) else None)
+        viewer, _problem = await authenticate(self.deps, bearer_header(context.connection_params))
         if viewer is None:
             raise ConnectionRejectionError({"message": "a valid bearer token is required"})
         context.viewer_or_none = viewer
@@ -88,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     deps = build_deps(settings, clock)
     realtime = Realtime(deps)
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
-    graphql = GraphQLApp(deps, metrics, graphql_ide="graphiql", keep_alive=True, keep_alive_interval=15,
+    graphql = GraphQLApp(deps, metrics, graphql_ide="graphiql",
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
 
     @contextlib.asynccontextmanager

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # websockets
+    ws_keepalive_seconds: float = 15.0  # `ping` (graphql-transport-ws) or `ka` (graphql-ws) this often
+    ws_init_timeout_seconds: float = 60.0  # close a socket that sends no connection_init within this (4408)
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90
