@@ -29,6 +29,8 @@ MAX_OPERATION_NAMES = 200
 
 emails_sent = Counter("emails_sent", "Emails handed to the mail server.", registry=None)
 emails_failed = Counter("emails_failed", "Emails the mail server refused or that could not be sent.", registry=None)
+presence_unavailable = Counter("presence_unavailable", "Presence reads and writes that failed (Redis down); "
+                               "the waiting room showed ABSENT.", ["operation"], registry=None)
 
 
 class Metrics:
@@ -50,6 +52,7 @@ class Metrics:
         self.job_lag = Gauge("job_lag_seconds", "How late the oldest due, unfinished job is.", registry=r)
         r.register(emails_sent)
         r.register(emails_failed)
+        r.register(presence_unavailable)
         self._names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
