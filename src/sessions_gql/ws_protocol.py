@@ -192,6 +192,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message({"type": "ping"})
 
     async def _expired(self) -> None:
+        self.connection_acknowledged = False  # a subscribe already in flight is refused, not started
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         await self.websocket.close(4403, TOKEN_EXPIRED)
@@ -263,6 +264,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             self._background.append(asyncio.create_task(close_at(expires, self._expired)))
 
     async def _expired(self) -> None:
+        self.connection_acknowledged = False
         await self.cleanup()
         await self.websocket.close(4403, TOKEN_EXPIRED)
 
