@@ -137,14 +137,14 @@ async def join_session(info: Info, input: t.SessionActionInput) -> t.SessionResu
     """Joining puts the viewer in the waiting room at once, before any `waitingRoom` subscription heartbeats."""
     result = await _act(info, input, "joinSession", {}, session_actions.simple("join"))
     if isinstance(result, t.SessionSuccess):
-        await presence_service.entered(info.context.deps, info.context.viewer, result.session.row)
+        await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=result.session.row)
     return result
 
 
 async def leave_session(info: Info, input: t.SessionActionInput) -> t.SessionResult:
     result = await _act(info, input, "leaveSession", {}, session_actions.simple("leave"))
     if isinstance(result, t.SessionSuccess):
-        await presence_service.departed(info.context.deps, info.context.viewer, result.session.row)
+        await presence_service.departed(info.context.deps, viewer=info.context.viewer, row=result.session.row)
     return result
 
 

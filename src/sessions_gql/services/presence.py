@@ -51,7 +51,7 @@ def side_of(viewer: Viewer, row: m.Session) -> Party | None:
     return None
 
 
-async def entered(deps: Deps, viewer: Viewer, row: m.Session) -> None:
+async def entered(deps: Deps, *, viewer: Viewer, row: m.Session) -> None:
     """After joinSession: in the waiting room for the presence TTL, until the `waitingRoom` heartbeat keeps it."""
     party = side_of(viewer, row)
     if party is None or deps.hub is None:
@@ -60,7 +60,7 @@ async def entered(deps: Deps, viewer: Viewer, row: m.Session) -> None:
     await announce(deps.hub, row.id)
 
 
-async def departed(deps: Deps, viewer: Viewer, row: m.Session) -> None:
+async def departed(deps: Deps, *, viewer: Viewer, row: m.Session) -> None:
     """After leaveSession: out of the waiting room at once."""
     party = side_of(viewer, row)
     if party is None or deps.hub is None:
