@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,9 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from sessions_gql.auth.context import authenticate
@@ -40,11 +39,12 @@ from sessions_gql.realtime.hub import Realtime
 from sessions_gql.schema import build_schema
 from sessions_gql.services import scheduler, system_jobs, test_clock
 from sessions_gql.services.deps import Deps
+from sessions_gql.ws_protocol import LegacyWSHandler, LimitedWebSocketAdapter, TransportWSHandler, bearer_header
 
 log = logging.getLogger("sessions_gql")
 
 
-class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+class LimitedTransportWS(TransportWSHandler):
     """graphql-transport-ws with the subscription-start limit: a refused start gets an error frame."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -57,7 +57,7 @@ class LimitedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
 
-class LimitedLegacyWS(BaseGraphQLWSHandler[Context, None]):
+class LimitedLegacyWS(LegacyWSHandler):
     """The legacy graphql-ws protocol with the same limit."""
 
     async def handle_start(self, message: StartMessage) -> None:
@@ -77,20 +77,27 @@ async def _subscription_refusal(view: Any, context: Context) -> Refusal | None:
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context: the viewer comes from the bearer token."""
+    """Strawberry's ASGI view with our context: the viewer comes from the bearer token.
+
+    Websockets go through `ws_protocol`: strict messages on both subprotocols, keep-alive, token expiry.
+    """
 
     graphql_transport_ws_handler_class = LimitedTransportWS
     graphql_ws_handler_class = LimitedLegacyWS
+    websocket_adapter_class = LimitedWebSocketAdapter
 
     def __init__(self, deps: Deps, metrics: Metrics, limiter: RateLimiter, *, ide: GraphiQL | None = None,
                  **kwargs: Any) -> None:
-        self.persisted = PersistedQueries.from_settings(deps.settings, metrics.registry)
-        super().__init__(build_schema(deps.settings, metrics, self.persisted), graphql_ide="graphiql" if ide else None,
-                         **kwargs)
+        settings = deps.settings
+        self.persisted = PersistedQueries.from_settings(settings, metrics.registry)
+        super().__init__(build_schema(settings, metrics, self.persisted), graphql_ide="graphiql" if ide else None,
+                         keep_alive=True, keep_alive_interval=settings.ws_keepalive_seconds,
+                         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds), **kwargs)
         self.deps = deps
         self.metrics = metrics
         self.limiter = limiter
         self.ide = ide
+        self.max_message_bytes = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -144,9 +151,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Authenticate a websocket from its connection_init payload; a bad token closes it with 4403."""
         await self.deps.clock.refresh()
-        params = context.connection_params or {}
-        header = params.get("authorization") or params.get("Authorization") if isinstance(params, dict) else None
-        viewer, _problem = await authenticate(self.deps, header if isinstance(header, str) else None)
+        viewer, _problem = await authenticate(self.deps, bearer_header(context.connection_params))
         if viewer is None:
             raise ConnectionRejectionError({"message": "a valid bearer token is required"})
         context.viewer_or_none = viewer
@@ -181,7 +186,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
     ide = GraphiQL() if settings.graphiql_enabled else None
     limiter = RateLimiter(settings, metrics=metrics, now=rate_time or time.time)
-    graphql = GraphQLApp(deps, metrics, limiter, ide=ide, keep_alive=True, keep_alive_interval=15,
+    graphql = GraphQLApp(deps, metrics, limiter, ide=ide,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL))
 
     @contextlib.asynccontextmanager

@@ -33,7 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options that shape the protocol, shared by `serve` and the tests' live server."""
     return {"ws": "websockets-sansio" if _has_sansio() else "auto",
-            "ws_per_message_deflate": settings.ws_compression, "timeout_graceful_shutdown": 10,
+            "ws_per_message_deflate": settings.ws_compression, "ws_max_size": settings.max_body_bytes,
+            "timeout_graceful_shutdown": 10,
             # the client address is the peer's: X-Forwarded-For is read only from SESSIONS_GQL_TRUSTED_PROXIES
             # (ratelimit.py), never trusted by default (uvicorn would trust it from 127.0.0.1)
             "proxy_headers": False}

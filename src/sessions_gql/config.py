@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     ics_import_seconds: float = Field(default=5.0, gt=0)  # importBusyTimes: time limit for expanding one file
     introspection: Literal["off", "admins", "on"] | None = None  # None: on in development, off in production
     metrics_token: SecretStr | None = None  # bearer token for /metrics; production serves /metrics only with one
+    # websockets
+    ws_keepalive_seconds: float = 15.0  # `ping` (graphql-transport-ws) or `ka` (graphql-ws) this often
+    ws_init_timeout_seconds: float = 60.0  # close a socket that sends no connection_init within this (4408)
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

@@ -30,6 +30,8 @@ MAX_OPERATION_NAMES = 200
 
 emails_sent = Counter("emails_sent", "Emails handed to the mail server.", registry=None)
 emails_failed = Counter("emails_failed", "Emails the mail server refused or that could not be sent.", registry=None)
+presence_unavailable = Counter("presence_unavailable", "Presence reads and writes that failed (Redis down); "
+                               "the waiting room showed ABSENT.", ["operation"], registry=None)
 
 
 class Metrics:
@@ -55,6 +57,7 @@ class Metrics:
                                          "Rate-limit checks allowed because Redis could not be reached.", registry=r)
         r.register(emails_sent)
         r.register(emails_failed)
+        r.register(presence_unavailable)
         self._names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

@@ -35,11 +35,13 @@ class LiveServer:
         await self.app.state.realtime.relay.drain()
 
 
-async def start_server(settings: Any, clock: FrozenClock) -> tuple[uvicorn.Server, asyncio.Task[None], Any, int]:
+async def start_server(settings: Any, clock: FrozenClock, **options: Any
+                       ) -> tuple[uvicorn.Server, asyncio.Task[None], Any, int]:
+    """uvicorn with `sessions-gql serve`'s options, `options` overriding them."""
     app = create_app(settings, clock=clock, migrate_on_start=True)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws_ping_interval=None, **server_options(settings))
+                            ws_ping_interval=None, **{**server_options(settings), **options})
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):

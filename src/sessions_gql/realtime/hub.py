@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from broadcaster import Broadcast, Event
 
 from sessions_gql.config import Settings
-from sessions_gql.realtime.presence import MemoryPresence, PresenceStore, RedisPresence
+from sessions_gql.realtime.presence import GuardedPresence, MemoryPresence, RedisPresence
 from sessions_gql.realtime.redis_backend import ResilientRedisBackend
 from sessions_gql.services.deps import Deps
 
@@ -24,17 +24,25 @@ T = TypeVar("T")
 
 class Hub(Broadcast):
     def __init__(self, settings: Settings) -> None:
-        self.presence: PresenceStore
         if settings.redis_url:
             self.backend: ResilientRedisBackend | None = ResilientRedisBackend(settings.redis_url)
             super().__init__(backend=self.backend)
-            self.presence = RedisPresence(settings.redis_url)
+            self.presence = GuardedPresence(RedisPresence(settings.redis_url))
         else:
             self.backend = None
             super().__init__("memory://")
-            self.presence = MemoryPresence()
+            self.presence = GuardedPresence(MemoryPresence())
         self.subscriber_count = 0
+        self.started = False
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def connect(self) -> None:
+        await super().connect()
+        self.started = True
+
+    async def disconnect(self) -> None:
+        self.started = False
+        await super().disconnect()
 
     async def _listener(self) -> None:
         while True:
@@ -108,5 +116,4 @@ class Realtime:
     async def stop(self) -> None:
         await self.relay.stop()
         await self.hub.disconnect()
-        if isinstance(self.hub.presence, RedisPresence):
-            await self.hub.presence.close()
+        await self.hub.presence.close()

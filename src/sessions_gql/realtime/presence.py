@@ -2,21 +2,29 @@
 
 Ephemeral by design: a key per (session, party) with a TTL in Redis, or an in-process table with the
 same expiry for the embedded default. A dropped connection stops refreshing and leaves within the TTL.
+Presence is a hint, never a reason to fail: when the store cannot be reached, `GuardedPresence` logs a
+warning, counts it (`presence_unavailable_total`) and answers "nobody is here".
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis import asyncio as redis
+from redis.exceptions import RedisError
 
 from sessions_gql.domain.enums import Party, PresenceState, SessionStatus
+from sessions_gql.observability import presence_unavailable
+from sessions_gql.realtime.channels import presence_channel
 
+log = logging.getLogger("sessions_gql.realtime")
 TTL_SECONDS = 10
 HEARTBEAT_SECONDS = 3.0
+REDIS_TIMEOUT_SECONDS = 2.0  # a mutation never waits longer than this on an unreachable Redis
 
 
 class PresenceStore(Protocol):
@@ -60,7 +68,8 @@ class MemoryPresence:
 class RedisPresence:
     def __init__(self, url: str, ttl: int = TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
 
     async def mark(self, session_id: uuid.UUID, party: Party, since: datetime) -> bool:
         key = _key(session_id, party)
@@ -79,6 +88,52 @@ class RedisPresence:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+class GuardedPresence:
+    """A presence store whose failures degrade to "absent": logged, counted, never raised."""
+
+    def __init__(self, store: PresenceStore) -> None:
+        self.store = store
+
+    async def mark(self, session_id: uuid.UUID, party: Party, since: datetime) -> bool:
+        try:
+            return await self.store.mark(session_id, party, since)
+        except (RedisError, OSError) as exc:
+            unavailable("mark", exc)
+            return False
+
+    async def clear(self, session_id: uuid.UUID, party: Party) -> None:
+        try:
+            await self.store.clear(session_id, party)
+        except (RedisError, OSError) as exc:
+            unavailable("clear", exc)
+
+    async def present(self, session_id: uuid.UUID) -> dict[Party, datetime]:
+        try:
+            return await self.store.present(session_id)
+        except (RedisError, OSError) as exc:
+            unavailable("present", exc)
+            return {}
+
+    async def close(self) -> None:
+        if isinstance(self.store, RedisPresence):
+            await self.store.close()
+
+
+def unavailable(operation: str, exc: BaseException) -> None:
+    presence_unavailable.labels(operation).inc()
+    log.warning("presence unavailable (%s: %s): the waiting room shows ABSENT", operation, type(exc).__name__)
+
+
+async def announce(hub: Any, session_id: uuid.UUID) -> None:
+    """Tell open `waitingRoom` subscriptions that presence changed (if the hub runs, and as far as it can)."""
+    if hub is None or not hub.started:
+        return
+    try:
+        await hub.publish(presence_channel(session_id), "{}")
+    except (RedisError, OSError) as exc:
+        unavailable("publish", exc)
 
 
 def states(status: SessionStatus, present: dict[Party, datetime]) -> tuple[PresenceState, PresenceState]:

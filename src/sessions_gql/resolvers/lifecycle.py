@@ -16,6 +16,7 @@ from sessions_gql.schema import session_inputs as t
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.sessions import Note, load_session
 from sessions_gql.services import booking, lifecycle, notes, session_actions, test_clock
+from sessions_gql.services import presence as presence_service
 from sessions_gql.services.lifecycle import Transition
 from sessions_gql.services.session_store import actor_of, to_domain
 
@@ -126,12 +127,25 @@ def _simple(name: str, operation: str) -> Callable[[Info, t.SessionActionInput],
 
 accept_new_time = _simple("accept_new_time", "acceptNewTime")
 withdraw_new_time = _simple("withdraw_new_time", "withdrawNewTime")
-join_session = _simple("join", "joinSession")
-leave_session = _simple("leave", "leaveSession")
 start_session = _simple("start", "startSession")
 mark_no_show = _simple("mark_no_show", "markNoShow")
 undo_no_show = _simple("undo_no_show", "undoNoShow")
 end_session = _simple("end", "endSession")
+
+
+async def join_session(info: Info, input: t.SessionActionInput) -> t.SessionResult:
+    """Joining puts the viewer in the waiting room at once, before any `waitingRoom` subscription heartbeats."""
+    result = await _act(info, input, "joinSession", {}, session_actions.simple("join"))
+    if isinstance(result, t.SessionSuccess):
+        await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=result.session.row)
+    return result
+
+
+async def leave_session(info: Info, input: t.SessionActionInput) -> t.SessionResult:
+    result = await _act(info, input, "leaveSession", {}, session_actions.simple("leave"))
+    if isinstance(result, t.SessionSuccess):
+        await presence_service.departed(info.context.deps, viewer=info.context.viewer, row=result.session.row)
+    return result
 
 
 def allowed_actions(info: Info, row: m.Session) -> list[SessionAction]:

@@ -12,7 +12,7 @@ from sessions_gql.domain.enums import Party, SessionStatus
 from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import presence_channel, session_channel
 from sessions_gql.realtime.hub import wait
-from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore
+from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore, announce
 from sessions_gql.resolvers import ids
 from sessions_gql.schema import live_messaging
 from sessions_gql.schema.context import Info
@@ -66,7 +66,7 @@ async def waiting_room(info: Info, session_id: strawberry.ID) -> AsyncGenerator[
         finally:
             if party is not None:
                 await store.clear(target, party)
-                await deps.hub.publish(presence_channel(target), "{}")
+                await announce(deps.hub, target)
 
 
 async def _announce(deps: Deps, row: m.Session, party: Party, store: PresenceStore) -> None:
@@ -77,7 +77,7 @@ async def _announce(deps: Deps, row: m.Session, party: Party, store: PresenceSto
     if party is Party.MEMBER and row.status is SessionStatus.CONFIRMED:
         # committed before the room is told (a provider woken for another reason may still see the member first)
         await presence_service.member_waiting(deps, session_id=row.id, now=deps.clock.now())
-    await deps.hub.publish(presence_channel(row.id), "{}")
+    await announce(deps.hub, row.id)
 
 
 @strawberry.type

@@ -1,4 +1,4 @@
-"""Use cases around the waiting room: who may enter it, and telling the provider a member is waiting."""
+"""Use cases around the waiting room: who may enter it, who is in it, and telling the provider a member waits."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import NotFound
+from sessions_gql.realtime.presence import announce
 from sessions_gql.services import notify, outbox
 from sessions_gql.services.deps import Deps
 
@@ -40,3 +41,29 @@ async def member_waiting(deps: Deps, *, session_id: uuid.UUID, now: datetime) ->
         await uow.session.flush()
         outbox.emit(uow, channels=[outbox.user_channel(provider.user_id)], now=now, notifications=[note.id])
         await uow.commit()
+
+
+def side_of(viewer: Viewer, row: m.Session) -> Party | None:
+    if row.member_id is not None and row.member_id == viewer.member_id:
+        return Party.MEMBER
+    if row.provider_id is not None and row.provider_id == viewer.provider_id:
+        return Party.PROVIDER
+    return None
+
+
+async def entered(deps: Deps, *, viewer: Viewer, row: m.Session) -> None:
+    """After joinSession: in the waiting room for the presence TTL, until the `waitingRoom` heartbeat keeps it."""
+    party = side_of(viewer, row)
+    if party is None or deps.hub is None:
+        return
+    await deps.hub.presence.mark(row.id, party, deps.clock.now())
+    await announce(deps.hub, row.id)
+
+
+async def departed(deps: Deps, *, viewer: Viewer, row: m.Session) -> None:
+    """After leaveSession: out of the waiting room at once."""
+    party = side_of(viewer, row)
+    if party is None or deps.hub is None:
+        return
+    await deps.hub.presence.clear(row.id, party)
+    await announce(deps.hub, row.id)
