@@ -70,14 +70,17 @@ def _optional(value: object, kind: type) -> bool:
 def _operation_problem(payload: object) -> str | None:
     if not isinstance(payload, dict):
         return "the operation payload must be an object"
-    if not isinstance(payload.get("query"), str):
+    extensions = payload.get("extensions")
+    if not _optional(extensions, dict):
+        return "payload.extensions must be an object"
+    # a hash-only persisted query (persisted.py fills its document in once the socket is acknowledged)
+    by_hash = isinstance(extensions, dict) and "persistedQuery" in extensions
+    if not (isinstance(payload.get("query"), str) or (by_hash and payload.get("query") is None)):
         return "payload.query must be a string"
     if not _optional(payload.get("variables"), dict):
         return "payload.variables must be an object"
     if not _optional(payload.get("operationName"), str):
         return "payload.operationName must be a string"
-    if not _optional(payload.get("extensions"), dict):
-        return "payload.extensions must be an object"
     return None
 
 
