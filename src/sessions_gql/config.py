@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # hostile documents
+    # the nodes one operation may return (schema/limits.py: page sizes multiplied down each path)
+    max_query_cost: int = 50_000
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90

@@ -8,19 +8,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from sessions_gql.config import Settings
 from sessions_gql.observability import Metrics
 from sessions_gql.schema.errors import ErrorPolicy, coded_stream
+from sessions_gql.schema.limits import DocumentRules, costed_executor, document_limits
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
 from sessions_gql.schema.subscriptions import Subscription
@@ -66,11 +60,11 @@ so nearly every request skips parsing and validation; unique documents only cycl
 def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawberry.Schema:
     """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors).
 
-    The depth and alias limits are validation rules built once here, not per request, so that a document's
-    validation result can be cached: the cache is keyed by the rule classes as well as the document.
+    The depth and alias limits are a validation rule built once here, not per request, so that a document's
+    validation result can be cached: the cache is keyed by the rule classes as well as the document. The cost
+    limit needs the variables, so the executor applies it (schema/limits.py).
     """
-    limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
+    limits = document_limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -78,11 +72,13 @@ def build_schema(settings: Settings, metrics: Metrics | None = None) -> strawber
         extensions=[
             *([metrics.extension] if metrics is not None else []),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(limits),
+            lambda: DocumentRules(limits),
             lambda: DocumentCache(maxsize=DOCUMENTS_CACHED),
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
             ErrorPolicy,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         types=[CalendarDay],
+        execution_context_class=costed_executor(max_cost=settings.max_query_cost,
+                                                max_page_size=settings.max_page_size),
     )
