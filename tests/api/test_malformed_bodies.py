@@ -50,6 +50,8 @@ POSTS: dict[str, tuple[bytes, dict[str, str], tuple[int, dict[str, Any]]]] = {
     "no query": (b"{}", JSON, bad("No GraphQL query found in the request")),
     "an unknown operation name": (b'{"query": "{ serverTime }", "operationName": "' + b"x" * 5000 + b'"}', JSON,
                                   bad('Unknown operation named "' + "x" * 175 + "...")),
+    "a subscription": (b'{"query": "subscription { notificationAdded { id } }"}', JSON, bad(
+        "subscriptions are not allowed when using POST")),
     "text/plain": (OK, {"content-type": "text/plain"}, bad("Unsupported content type")),
     "no content type": (OK, {}, bad("Unsupported content type")),
     "a form": (b"query=%7B+serverTime+%7D", {"content-type": "application/x-www-form-urlencoded"},
@@ -63,6 +65,8 @@ GETS: dict[str, tuple[dict[str, str], tuple[int, dict[str, Any]]]] = {
     "variables a list": ({"query": "{ serverTime }", "variables": "[]"}, bad(
         "The GraphQL operation's `variables` must be an object or null, if provided.")),
     "no query": ({}, bad("No GraphQL query found in the request")),
+    "a subscription": ({"query": "subscription { notificationAdded { id } }"}, bad(
+        "subscriptions are not allowed when using GET")),
     "a mutation": ({"query": "mutation { advanceTestClock(minutes: 1) }"}, bad(
         "mutations are not allowed when using GET")),
 }
