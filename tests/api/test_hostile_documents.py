@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from graphql import get_introspection_query
 
+from sessions_gql.schema import build_schema
+from sessions_gql.schema.limits import introspection_size
 from tests.harness.app import START, Api
 
 BOUND = 2.0
@@ -153,6 +156,18 @@ async def test_a_hostile_document_is_answered_quickly_without_blocking_others(ap
     assert probe_took < PROMPT, f"{{ serverTime }} beside {name} took {probe_took:.2f} s"
 
 
+async def test_graphiqls_introspection_passes_but_not_thirty_copies_of_it(api: Api) -> None:
+    introspection = get_introspection_query(descriptions=True)
+    answer = await api.post(introspection)
+    assert "errors" not in answer
+    assert answer["data"]["__schema"]["queryType"] == {"name": "Query", "kind": "OBJECT"}
+    copies = "{ " + " ".join(f"s{i}: __schema {{ types {{ name }} }}" for i in range(30)) + " }"
+    (error,) = (await api.post(copies))["errors"]
+    size = introspection_size(build_schema(api.deps.settings)._schema, whole=True)
+    assert size < 50_000 < 30 * size
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 30 * size, "maxCost": 50000}
+
+
 async def test_the_cost_limit_lets_the_same_document_through_at_a_sane_size(api: Api) -> None:
     """The cost is computed with the variables: the nested connections above pass at 10 per page."""
     mia = await api.member("Mia")
@@ -160,8 +175,6 @@ async def test_the_cost_limit_lets_the_same_document_through_at_a_sane_size(api:
 
 
 async def test_the_cost_limit_is_a_setting(api: Api) -> None:
-    from sessions_gql.schema import build_schema
-
     schema = build_schema(api.deps.settings.model_copy(update={"max_query_cost": 100}))
     result = await schema.execute("{ providers(first: 101) { edges { node { id } } } }")
     assert result.errors is not None

@@ -36,7 +36,6 @@ from graphql import (
     is_list_type,
 )
 from graphql.execution.values import VariableValues
-from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities.coerce_input_value import coerce_default_value
 from graphql.validation.rules.overlapping_fields_can_be_merged import OverlappingFieldsCanBeMergedRule
 from graphql.validation.validate import ValidationAbortedError
@@ -197,7 +196,8 @@ class Cost:
     """The nodes (objects) an operation can return: each object-valued field counts the objects it returns, times
     the objects its parent returns. A connection returns `first`/`last` (its default, or DEFAULT_PAGE_SIZE, at most
     the page limit) edges, `edges` then adds nothing more per edge; `availableSlots` at most one slot per grid step of
-    its window; another list DEFAULT_LIST_SIZE. Scalars are free (the token limit bounds them)."""
+    its window; another list DEFAULT_LIST_SIZE; introspection the size of the schema. Scalars are free (the
+    token limit bounds them)."""
 
     def __init__(self, schema: GraphQLSchema, variables: VariableValues, *, max_page_size: int) -> None:
         self.schema = schema
@@ -229,6 +229,8 @@ class Cost:
         return total
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType) -> int:
+        if node.name.value in ("__schema", "__type") and parent is self.schema.query_type:
+            return introspection_size(self.schema, whole=node.name.value == "__schema")
         definition = _field_definition(self.schema, parent, node.name.value)
         if definition is None or node.selection_set is None:
             return 0
@@ -269,9 +271,22 @@ class Cost:
         return None if value is Undefined else value
 
 
+def introspection_size(schema: GraphQLSchema, *, whole: bool) -> int:
+    """The objects introspection can return, whatever is selected under it: every type with its fields, their
+    arguments, input fields, enum values and interfaces, each type reference four times (`[X!]!` is four
+    objects) for `__schema`; the largest single type for `__type`. Nested lists of lists here are bounded by the schema
+    (and graphql-core's MaxIntrospectionDepthRule), not by data, so they are not multiplied."""
+    sizes = []
+    for named in schema.type_map.values():
+        fields = list((getattr(named, "fields", None) or {}).values())
+        size = 1 + 4 * len(fields) + sum(4 * len(getattr(f, "args", None) or {}) for f in fields)
+        size += len(getattr(named, "values", None) or {}) + len(getattr(named, "interfaces", None) or ())
+        sizes.append(size)
+    directives = sum(1 + 4 * len(directive.args) for directive in schema.directives)
+    return sum(sizes) + directives if whole else max(sizes, default=1)
+
+
 def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType, name: str) -> GraphQLField | None:
-    if parent is schema.query_type and name in ("__schema", "__type"):
-        return SchemaMetaFieldDef if name == "__schema" else TypeMetaFieldDef
     fields = getattr(parent, "fields", None)
     return fields.get(name) if fields else None
 
