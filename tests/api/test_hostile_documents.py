@@ -57,6 +57,7 @@ CONNECTIONS = ("query($n: Int) { providers(first: $n) { edges { node { sessions(
 SLOTS = ("query($p: ID!, $s: ID!, $from: DateTime!, $to: DateTime!) { "
          + " ".join(f"s{i}: availableSlots(providerId: $p, serviceId: $s, from: $from, to: $to) {{ startsAt }}"
                     for i in range(30)) + " }")
+SEARCH = "query($s: String) { providers(filter: {search: $s}) { edges { node { id } } } }"
 CHAIN = ("{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(440))
          + " fragment F440 on Query { serverTime }")
 TOO_COMPLEX = "(the nodes it could return: ask for smaller pages, fewer nested lists or shorter slot windows)"
@@ -118,6 +119,11 @@ CASES: dict[str, Case] = {
                                    " } } } } } }", errors=refused("Maximum introspection depth exceeded")),
     "over the token limit": Case("{ " + "serverTime " * 4000 + "}", errors=refused(
         "Syntax Error: Document contains more than 4000 tokens. Parsing aborted.")),
+    "a 200,000-character search variable": Case(SEARCH, {"s": "x" * 200_000}, errors=refused(
+        "filter.search must be at most 200 characters", "VALIDATION", field="filter.search")),
+    "a 200,000-character string in the document": Case(
+        '{ providers(filter: {search: "' + "x" * 200_000 + '"}) { edges { node { id } } } }', errors=refused(
+            "filter.search must be at most 200 characters", "VALIDATION", field="filter.search")),
     "a long list variable": Case("query($s: [SessionStatus!]) { sessions(filter: {statuses: $s}) { totalCount } }",
                                  {"s": ["CONFIRMED"] * 20_000}, data={"sessions": {"totalCount": 0}}),
 }
