@@ -147,8 +147,8 @@ def _count(value: int) -> str:
 
 
 def document_limits(*, max_depth: int, max_aliases: int) -> type[ValidationRule]:
-    """A rule refusing operations nested deeper than `max_depth` or with more than `max_aliases` aliases
-    (fragments expanded), with strawberry's messages."""
+    """A rule refusing operations nested deeper than `max_depth` or with more than `max_aliases` aliases (a
+    fragment's count at each place it is spread), with strawberry's messages."""
 
     class DocumentLimits(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> Any:
@@ -195,8 +195,8 @@ def validation_rules(rules: tuple[type[Any], ...], extra: type[ValidationRule]) 
 class Cost:
     """The nodes (objects) an operation can return: each object-valued field counts the objects it returns, times
     the objects its parent returns. A connection returns `first`/`last` (its default, or DEFAULT_PAGE_SIZE, at most
-    the page limit) edges, `edges` then adds nothing more per edge; `availableSlots` at most one slot per grid step of
-    its window; another list DEFAULT_LIST_SIZE; introspection the size of the schema. Scalars are free (the
+    the page limit) edges, and its `edges` list is those edges, not a further multiplier; `availableSlots` at most
+    one slot per grid step of its window; another list DEFAULT_LIST_SIZE; introspection the size of the schema. Scalars are free (the
     token limit bounds them)."""
 
     def __init__(self, schema: GraphQLSchema, variables: VariableValues, *, max_page_size: int) -> None:
