@@ -196,8 +196,8 @@ class Cost:
     """The nodes (objects) an operation can return: each object-valued field counts the objects it returns, times
     the objects its parent returns. A connection returns `first`/`last` (its default, or DEFAULT_PAGE_SIZE, at most
     the page limit) edges, and its `edges` list is those edges, not a further multiplier; `availableSlots` at most
-    one slot per grid step of its window; another list DEFAULT_LIST_SIZE; introspection the size of the schema. Scalars are free (the
-    token limit bounds them)."""
+    one slot per grid step of its window; another list DEFAULT_LIST_SIZE; introspection the size of the schema.
+    Scalars are free (the token limit bounds them)."""
 
     def __init__(self, schema: GraphQLSchema, variables: VariableValues, *, max_page_size: int) -> None:
         self.schema = schema
