@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -19,6 +20,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
@@ -31,7 +34,16 @@ from sessions_gql.context import Context
 from sessions_gql.db.engine import create_engine, session_factory
 from sessions_gql.db.migrate import migrate
 from sessions_gql.graphiql import GraphiQL
-from sessions_gql.http import BodyLimit, RequestId, calendar_feed, healthz, readyz
+from sessions_gql.http import (
+    BodyLimit,
+    RequestId,
+    calendar_feed,
+    check_operation,
+    decode_json,
+    healthz,
+    readyz,
+    refusal,
+)
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.persisted import PersistedQueries
 from sessions_gql.ratelimit import RateLimiter, Refusal
@@ -100,11 +112,17 @@ class GraphQLApp(GraphQL[Context, None]):
         self.max_message_bytes = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            refusal = await self.limiter.request(self._token_subject(scope), scope)
-            if refusal is not None:
-                await _too_many(refusal, scope, receive, send)
+        if scope["type"] == "http":  # strawberry's own branch, with refusals as coded JSON instead of plain text
+            limited = await self.limiter.request(self._token_subject(scope), scope)
+            if limited is not None:
+                await _too_many(limited, scope, receive, send)
                 return
+            try:
+                response = await self.run(Request(scope, receive))
+            except HTTPException as refused:
+                response = refusal(refused.status_code, refused.reason)
+            await response(scope, receive, send)
+            return
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
             return
@@ -136,6 +154,16 @@ class GraphQLApp(GraphQL[Context, None]):
             return decode_token(self.deps.settings, token, now=self.deps.clock.wall()).hex
         except InvalidToken:
             return None
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter
+                              ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and "application/json" in content_type:
+            check_operation(self.decode_json(await request.get_body()))
+        return await super().parse_http_body(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # websockets
     ws_keepalive_seconds: float = 15.0  # `ping` (graphql-transport-ws) or `ka` (graphql-ws) this often
     ws_init_timeout_seconds: float = 60.0  # close a socket that sends no connection_init within this (4408)
+    # hostile documents
+    # the nodes one operation may return (schema/limits.py: page sizes multiplied down each path)
+    max_query_cost: int = 50_000
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

@@ -1,10 +1,12 @@
-"""HTTP pieces around the GraphQL endpoint: body limit, request ids, health and readiness."""
+"""HTTP pieces around the GraphQL endpoint: body limit, strict bodies, request ids, health and readiness."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -64,6 +66,46 @@ class _TooLarge(Exception):
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+MAX_REASON_CHARS = 200
+"""Refusals echo at most this much (an operation name, say, is the client's and unbounded)."""
+HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+def refusal(status: int, reason: str) -> JSONResponse:
+    """A request refused before any GraphQL ran: a GraphQL-shaped JSON body with a code, never plain text."""
+    shown = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "..."
+    return JSONResponse({"errors": [{"message": shown, "extensions": {"code": HTTP_CODES.get(status, "BAD_REQUEST")}}]},
+                        status_code=status)
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(data: str | bytes) -> object:
+    """Strict JSON (RFC 8259): UTF-8, no NaN or Infinity; anything else is a 400, not a crash. Deep nesting raises
+    RecursionError in the decoder and integers past 4300 digits ValueError: both are the client's fault too."""
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data, parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the body is not valid UTF-8") from None
+    except RecursionError:
+        raise HTTPException(400, "the JSON is nested too deeply") from None
+    except ValueError:
+        raise HTTPException(400, "not valid JSON") from None
+
+
+def check_operation(data: object) -> None:
+    """A POSTed body is one operation: an object whose operationName, when given, is a string (strawberry itself
+    checks query, variables and extensions). A list would be a batch, which this API does not take."""
+    if isinstance(data, list):
+        raise HTTPException(400, "batching is not supported: send one operation per request")
+    if not isinstance(data, dict):
+        raise HTTPException(400, "the body must be a JSON object with a `query`")
+    if not isinstance(data.get("operationName"), str | None):
+        raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
 
 
 class RequestId:

@@ -27,8 +27,27 @@ def test_hs256_round_trip_and_expiry_on_the_service_clock() -> None:
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     token = issue_token(Settings(jwt_secret="a" * 40), user_id=USER, role="MEMBER", now=NOW)
-    with pytest.raises(InvalidToken, match="Signature verification failed"):
+    with pytest.raises(InvalidToken, match=r"^the signature does not verify$"):
         decode_token(Settings(jwt_secret="b" * 40), token, now=NOW)
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    ("not-a-jwt", "the token is malformed"),
+    ("a.b.c", "the token is malformed"),
+    (jwt.encode({"sub": str(USER), "iat": 1, "exp": 2**40, "iss": "sessions-gql", "aud": "elsewhere"}, "s" * 40,
+                algorithm="HS256"), "the audience is not this API"),
+    (jwt.encode({"sub": str(USER), "iat": 1, "exp": 2**40, "iss": "someone", "aud": "sessions-gql"}, "s" * 40,
+                algorithm="HS256"), "the issuer is not accepted"),
+    (jwt.encode({"sub": str(USER), "iss": "sessions-gql", "aud": "sessions-gql"}, "s" * 40, algorithm="HS256"),
+     "a required claim (sub, exp, iat) is missing"),
+    (jwt.encode({"sub": "1", "iat": 1, "exp": 2**40, "iss": "sessions-gql", "aud": "sessions-gql"}, "s" * 40,
+                algorithm="HS256"), "the token is not valid"),
+])
+def test_a_refused_token_gets_a_fixed_reason_not_pyjwts_text(token: str, reason: str) -> None:
+    """PyJWT's messages ("Invalid header padding", "Not enough segments"...) describe its internals."""
+    with pytest.raises(InvalidToken) as refused:
+        decode_token(Settings(jwt_secret="s" * 40), token, now=NOW)
+    assert str(refused.value) == reason
 
 
 def test_rs256_tokens_verify_with_the_configured_public_key() -> None:

@@ -60,7 +60,22 @@ def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
     except InvalidToken:
         raise
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
-        raise InvalidToken(str(exc)) from exc
+        raise InvalidToken(_reason(exc)) from exc
+
+
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.InvalidSignatureError, "the signature does not verify"),
+    (jwt.InvalidAlgorithmError, "the signing algorithm is not accepted"),
+    (jwt.InvalidAudienceError, "the audience is not this API"),
+    (jwt.InvalidIssuerError, "the issuer is not accepted"),
+    (jwt.MissingRequiredClaimError, "a required claim (sub, exp, iat) is missing"),
+    (jwt.DecodeError, "the token is malformed"),
+)
+
+
+def _reason(exc: Exception) -> str:
+    """A fixed reason per kind of failure: PyJWT's own text describes its internals and may quote the token."""
+    return next((reason for kind, reason in _REASONS if isinstance(exc, kind)), "the token is not valid")
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -9,6 +9,10 @@ from typing import Any
 
 from sessions_gql.domain.errors import ValidationError
 
+MAX_CURSOR_CHARS = 1024
+MAX_SEARCH_CHARS = 200
+"""Search and skill filters are words a person types; longer ones only cost the database LIKE work."""
+
 
 def encode_cursor(*values: Any) -> str:
     raw = json.dumps([str(value) for value in values], separators=(",", ":"))
@@ -17,9 +21,11 @@ def encode_cursor(*values: Any) -> str:
 
 def decode_cursor(cursor: str, *, parts: int, field: str = "after") -> list[str]:
     try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
         values = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise ValidationError("that cursor is not one this API gave out", field=field) from None
     if not isinstance(values, list) or len(values) != parts or not all(isinstance(v, str) for v in values):
         raise ValidationError("that cursor is not one this API gave out", field=field)
@@ -32,6 +38,13 @@ def page_size(first: int | None, *, maximum: int, field: str = "first") -> int:
     if not 0 <= first <= maximum:
         raise ValidationError(f"{field} must be between 0 and {maximum}", field=field)
     return first
+
+
+def search_text(value: str | None, *, field: str) -> str | None:
+    """A search filter as given, or VALIDATION when it is longer than anyone types."""
+    if value is not None and len(value) > MAX_SEARCH_CHARS:
+        raise ValidationError(f"{field} must be at most {MAX_SEARCH_CHARS} characters", field=field)
+    return value
 
 
 def selects(info: Any, name: str) -> bool:

@@ -12,7 +12,7 @@ from sessions_gql.context import Unauthenticated
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import NotFound, ValidationError
 from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size, search_text
 from sessions_gql.resolvers.errors import result_or_error
 from sessions_gql.schema import people as t
 from sessions_gql.schema.common import BasicError, page_info
@@ -172,7 +172,8 @@ async def providers(info: Info, first: int | None = 20, after: str | None = None
     wanted = filter or t.ProviderFilter()
     page = await people_queries.providers_page(
         await info.context.db(), viewer=info.context.viewer, first=size, after=key,
-        skill=wanted.skill, modality=wanted.modality, search=wanted.search,
+        skill=search_text(wanted.skill, field="filter.skill"), modality=wanted.modality,
+        search=search_text(wanted.search, field="filter.search"),
     )
     edges = [t.ProviderEdge(cursor=encode_cursor(row.display_name, row.id), node=t.Provider.of(row))
              for row in page.rows]

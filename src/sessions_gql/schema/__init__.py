@@ -9,16 +9,9 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, validate
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -27,6 +20,7 @@ from sessions_gql.context import Context
 from sessions_gql.observability import Metrics
 from sessions_gql.persisted import PersistedQueries, PersistedQueryError
 from sessions_gql.schema.errors import ErrorPolicy, coded_stream
+from sessions_gql.schema.limits import DocumentRules, costed_executor, document_limits
 from sessions_gql.schema.root import Mutation, Query
 from sessions_gql.schema.scalars import SCALARS
 from sessions_gql.schema.subscriptions import Subscription
@@ -53,12 +47,16 @@ class Schema(strawberry.Schema):
                       operation_name: str | None = None,
                       allowed_operation_types: Iterable[OperationType] | None = None,
                       operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        """One result for one request, its document from the persisted-query store when sent by hash. A
+        subscription here has no stream to answer on (strawberry would run its field like a query's and fail), so
+        it is refused like a mutation over GET, with a 400."""
         try:
             query = await self.persisted.document(query, operation_extensions)
         except PersistedQueryError as problem:
             return ExecutionResult(data=None, errors=[problem.graphql_error()])
+        allowed = set(DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types)
         return await super().execute(query, variable_values, context_value, root_value, operation_name,
-                                     allowed_operation_types, operation_extensions)
+                                     allowed - {OperationType.SUBSCRIPTION}, operation_extensions)
 
     async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
                      context_value: Any | None = None, root_value: Any | None = None,
@@ -148,12 +146,12 @@ def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: 
                  ) -> strawberry.Schema:
     """The schema; with `metrics`, every operation is counted and timed (outermost, so it sees final errors).
 
-    The depth and alias limits are validation rules built once here, not per request, so that a document's
-    validation result can be cached: the cache is keyed by the rule classes as well as the document.
+    The depth and alias limits are a validation rule built once here, not per request, so that a document's
+    validation result can be cached: the cache is keyed by the rule classes as well as the document. The cost
+    limit needs the variables, so the executor applies it (schema/limits.py).
     """
     introspection = settings.introspection_mode
-    limits = [*QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-              *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules]
+    limits = document_limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases)
     schema = Schema(
         query=Query,
         mutation=Mutation,
@@ -161,7 +159,7 @@ def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: 
         extensions=[
             *([metrics.extension] if metrics is not None else []),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(limits),
+            lambda: DocumentRules(limits),
             lambda: DocumentCache(maxsize=DOCUMENTS_CACHED),
             lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
             *([] if introspection == "on" else [lambda: IntrospectionPolicy(introspection)]),
@@ -169,6 +167,8 @@ def build_schema(settings: Settings, metrics: Metrics | None = None, persisted: 
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         types=[CalendarDay],
+        execution_context_class=costed_executor(max_cost=settings.max_query_cost,
+                                                max_page_size=settings.max_page_size),
     )
     schema.persisted = persisted or PersistedQueries.from_settings(settings)
     return schema

@@ -24,8 +24,21 @@ def _with_code(error: GraphQLError, code: str, message: str | None = None, **ext
     )
 
 
+MAX_MESSAGE_CHARS = 500
+"""Messages may quote the client's input (graphql-core prints a refused value whole): they are cut to this."""
+
+
 def shape_error(error: GraphQLError, context: object) -> GraphQLError:
-    """The error as clients get it: coded, and masked (and logged) when unexpected. Idempotent."""
+    """The error as clients get it: coded, masked (and logged) when unexpected, never too long. Idempotent."""
+    shaped = _coded(error, context)
+    if len(shaped.message) <= MAX_MESSAGE_CHARS:
+        return shaped
+    return GraphQLError(message=shaped.message[:MAX_MESSAGE_CHARS - 3] + "...", nodes=shaped.nodes,
+                        source=shaped.source, positions=shaped.positions, path=shaped.path, original_error=None,
+                        extensions=shaped.extensions)
+
+
+def _coded(error: GraphQLError, context: object) -> GraphQLError:
     if "code" in (error.extensions or {}):
         return error
     original = error.original_error
@@ -33,6 +46,9 @@ def shape_error(error: GraphQLError, context: object) -> GraphQLError:
         return _with_code(error, "UNAUTHENTICATED")
     if isinstance(original, DomainError):
         return _with_code(error, original.code, field=original.field)
+    if isinstance(original, GraphQLError) and "code" in (original.extensions or {}):
+        # e.g. the DateTime scalar's VALIDATION, inside graphql-core's "Variable '$x' has invalid value" error
+        return _with_code(error, (original.extensions or {})["code"])
     if original is None or isinstance(original, GraphQLError):
         if isinstance(context, Context) and context.deps.settings.is_production:
             return _with_code(error, "GRAPHQL_VALIDATION", SUGGESTION.sub("", error.message))

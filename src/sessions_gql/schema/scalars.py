@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Instants outside [EARLIEST, LATEST) are refused: near year 1 or 9999, adding an offset, a day of slots or a
+week of recurrences overflows Python's datetime, and nothing here is booked centuries ahead."""
+MAX_ECHO_CHARS = 60
+
+
+def _echo(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "..."
 
 
 def _parse_date_time(value: object) -> datetime:
@@ -16,8 +27,17 @@ def _parse_date_time(value: object) -> datetime:
         parsed = None
     if parsed is None or parsed.utcoffset() is None:
         raise StrawberryInputCoercionError(
-            f'Value cannot represent a DateTime: "{value}". Expected ISO-8601 with an offset, '
+            f'Value cannot represent a DateTime: "{_echo(value)}". Expected ISO-8601 with an offset, '
             "e.g. 2026-11-21T09:00:00+01:00."
+        )
+    try:
+        in_range = EARLIEST <= parsed.astimezone(UTC) < LATEST
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        in_range = False
+    if not in_range:
+        raise StrawberryInputCoercionError(
+            f'DateTime out of range: "{_echo(value)}". Expected an instant from {EARLIEST.year} to {LATEST.year - 1}.',
+            extensions={"code": "VALIDATION"},
         )
     return parsed
 
@@ -28,7 +48,7 @@ def _parse_time(value: object) -> time:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise StrawberryInputCoercionError(f'Value cannot represent a Time: "{value}". Expected e.g. 09:30.')
+        raise StrawberryInputCoercionError(f'Value cannot represent a Time: "{_echo(value)}". Expected e.g. 09:30.')
     return parsed
 
 
