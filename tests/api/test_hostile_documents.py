@@ -19,11 +19,11 @@ from graphql import get_introspection_query
 from sessions_gql.schema import build_schema
 from sessions_gql.schema.limits import introspection_size
 from tests.harness.app import START, Api
+from tests.harness.bounds import PROMPT_SECONDS
 
 BOUND = 2.0
 """Seconds any of these may take, generous for a busy machine (each takes well under 0.5 s)."""
-PROMPT = 1.0
-"""Seconds the `{ serverTime }` sent at the same time may take."""
+PROMPT = PROMPT_SECONDS
 NOW = START.isoformat()
 SOME_ID = "UHJvdmlkZXI6MDE5MGI2ZjQtNmQxYi03YzNjLTljOGUtM2MxZjBlMGIxYTJi"  # Provider:<a uuid>, never used
 
