@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     messages_per_minute: int = 30
 
+    # realtime streams
+    # how long a subscription waits for the relay to sequence what committed before it started, before it
+    # starts at the current end anyway (see docs/DECISIONS.md, "Live-only starts")
+    stream_start_timeout_seconds: float = 5.0
+
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120
     horizon_days: int = 90

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 from broadcaster import Broadcast, Event
@@ -44,8 +44,9 @@ class Hub(Broadcast):
                     queue.put_nowait(event)
 
     @contextlib.asynccontextmanager
-    async def listen(self, *channels: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
-        """One bounded queue fed by several channels."""
+    async def listen(self, *channels: str, counted: bool = True) -> AsyncIterator[asyncio.Queue[Event | None]]:
+        """One bounded queue fed by several channels; counted as a live subscriber unless `counted` is False
+        (a stream counts itself with `live()` once its start position is known)."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
         for channel in channels:
             if not self._subscribers.get(channel):
@@ -53,11 +54,10 @@ class Hub(Broadcast):
                 await self._backend.subscribe(channel)
             else:
                 self._subscribers[channel].add(queue)
-        self.subscriber_count += 1
         try:
-            yield queue
+            with self.live() if counted else contextlib.nullcontext():
+                yield queue
         finally:
-            self.subscriber_count -= 1
             for channel in channels:
                 members = self._subscribers.get(channel)
                 if members is None:
@@ -66,6 +66,16 @@ class Hub(Broadcast):
                 if not members:
                     del self._subscribers[channel]
                     await self._backend.unsubscribe(channel)
+
+    @contextlib.contextmanager
+    def live(self) -> Iterator[None]:
+        """Count a subscriber that is live: listening, and (for a stream) past its start position, so that
+        anything committed from now on reaches it (`subscriber_count`, the active_subscriptions gauge)."""
+        self.subscriber_count += 1
+        try:
+            yield
+        finally:
+            self.subscriber_count -= 1
 
     async def read_once(self, key: Hashable | None, run: Callable[[], Awaitable[T]]) -> T:
         """Single flight: subscribers of one channel woken together share one database read."""
