@@ -94,9 +94,14 @@ class Hub(Broadcast):
 
 
 async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:  # noqa: ASYNC109
-    """The next wake-up, or None after `timeout` (a safety poll)."""
+    """The next wake-up, or None after `timeout` (a safety poll).
+
+    Not `asyncio.wait_for`: on Python 3.11 it returns the item and swallows the cancellation when both arrive in
+    one tick, and a subscription whose socket had just closed then ran on (a waiting room kept its member present).
+    """
     try:
-        return await asyncio.wait_for(queue.get(), timeout=timeout)
+        async with asyncio.timeout(timeout):
+            return await queue.get()
     except TimeoutError:
         return None
 

@@ -94,8 +94,7 @@ class Relay:
             self.deps.commit_listeners.remove(self.kick)
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task])  # its end, without swallowing a cancellation of the caller
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -121,7 +120,8 @@ class Relay:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+                async with asyncio.timeout(self.poll):  # not wait_for, which can swallow a stop (see hub.wait)
+                    await self._kick.wait()
             self._kick.clear()
             try:
                 async with self._turn:
