@@ -144,9 +144,13 @@ def spawn(url: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def wait_ready(port: int) -> None:
+async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the server answers /readyz: a process starting on a busy machine (imports, migrations under the
+    advisory lock) may take far longer than on an idle one, so wait up to two minutes unless it exits."""
+    deadline = asyncio.get_running_loop().time() + 120
     async with httpx.AsyncClient() as client:
-        for _ in range(150):
+        while asyncio.get_running_loop().time() < deadline:
+            assert process.poll() is None, f"server on {port} exited with {process.returncode}"
             try:
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
@@ -164,7 +168,7 @@ async def test_a_change_on_one_api_process_reaches_a_subscriber_on_another(
     processes = [spawn(url, redis_server.url, port) for port in ports]
     deps = build_deps(settings_for(url, redis_url=redis_server.url))
     try:
-        await asyncio.gather(*(wait_ready(port) for port in ports))
+        await asyncio.gather(*(wait_ready(port, process) for port, process in zip(ports, processes, strict=True)))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=20) as client:
             w = await world(Api(client, deps))
             task = await start_listening(f"ws://127.0.0.1:{ports[1]}/graphql", w.member.token, 3)
