@@ -8,12 +8,19 @@ went on heartbeating its presence for as long as the process lived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
 import pytest
 from broadcaster import Event
 
+from sessions_gql.context import Context
+from sessions_gql.realtime.channels import presence_channel
 from sessions_gql.realtime.hub import wait
+from sessions_gql.resolvers import ids
+from sessions_gql.schema import build_schema
 from tests.harness.live import LiveServer
+from tests.live.test_waiting_room import confirmed
 
 
 async def started(queue: asyncio.Queue[Event | None]) -> None:
@@ -50,3 +57,53 @@ async def test_a_relay_stopped_in_the_tick_it_is_kicked_stops(live: LiveServer) 
     relay.kick()
     async with asyncio.timeout(10):  # in this task, so the stop lands in the tick of the kick
         await relay.stop()
+
+
+class SwallowingStore:
+    """Presence whose `present()`, once `blocking`, waits until cancelled and then loses the cancellation, as a
+    Redis call did under load (the room's loop went on and kept a member who had closed the socket present)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.blocking = False
+        self.entered = asyncio.Event()
+
+    async def mark(self, *args: Any) -> bool:
+        return bool(await self.inner.mark(*args))
+
+    async def clear(self, *args: Any) -> None:
+        await self.inner.clear(*args)
+
+    async def present(self, session_id: Any) -> dict[Any, Any]:
+        if not self.blocking:
+            return dict(await self.inner.present(session_id))
+        self.entered.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+        return {}
+
+
+ROOM = """subscription($id: ID!) { waitingRoom(sessionId: $id) { waitingRoom { member provider } } }"""
+
+
+async def test_a_waiting_room_ends_when_cancelled_even_if_a_call_lost_the_cancellation(
+    live: LiveServer, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w, session_id = await confirmed(live, clock)
+    target = ids.decode_uuid(session_id, "Session", field="sessionId")
+    store = SwallowingStore(live.deps.hub.presence)
+    monkeypatch.setattr(live.deps.hub, "presence", store)
+    context = Context(deps=live.deps, request=None, viewer_or_none=w.member.viewer)
+    results = await build_schema(live.deps.settings).subscribe(ROOM, variable_values={"id": session_id},
+                                                               context_value=context)
+    first = await asyncio.wait_for(anext(results), timeout=20)
+    assert (first.errors, first.data) == (None, {"waitingRoom": {"waitingRoom": {"member": "WAITING",
+                                                                                 "provider": "ABSENT"}}})
+    store.blocking = True
+    turn = asyncio.create_task(anext(results))
+    await live.deps.hub.publish(presence_channel(target), "{}")  # its next turn now, not at the heartbeat
+    await asyncio.wait_for(store.entered.wait(), timeout=20)
+    turn.cancel()  # the socket closes while the room reads presence
+    await asyncio.wait([turn], timeout=20)
+    assert turn.cancelled()
+    assert await store.inner.present(target) == {}  # and the member left the room at once

@@ -106,6 +106,17 @@ async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event |
         return None
 
 
+def still_wanted() -> None:
+    """Raise CancelledError if this task was asked to stop, even when a library swallowed the cancellation.
+
+    A closed socket cancels its operations' tasks; a cancel that lands inside a Redis call can be lost there
+    (seen: Task.cancelling() stayed 1 across `mget` while the waiting room's loop went on, keeping the member
+    present). Loops that would otherwise run forever check this on every turn."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Realtime:
     """The hub and the relay for one process, started and stopped with the app."""
 

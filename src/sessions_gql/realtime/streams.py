@@ -24,7 +24,7 @@ from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode, user_channel
-from sessions_gql.realtime.hub import wait
+from sessions_gql.realtime.hub import still_wanted, wait
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor
 from sessions_gql.services.deps import Deps
 
@@ -144,6 +144,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
         share = getattr(fetch, "share_key", None)
         with deps.hub.live():
             while True:
+                still_wanted()
                 try:
                     rows = await deps.hub.read_once(None if share is None else (*share, last),
                                                     _reader(deps, fetch, last))
@@ -151,6 +152,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                     log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
                     await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
                     continue
+                still_wanted()
                 for row in rows:
                     last = int(row.position)
                     context.reset_loaders()
