@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # hostile documents
     # the nodes one operation may return (schema/limits.py: page sizes multiplied down each path)
     max_query_cost: int = 50_000
+    # realtime streams
+    # how long a subscription waits for the relay to sequence what committed before it started, before it
+    # starts at the current end anyway (see docs/DECISIONS.md, "Live-only starts")
+    stream_start_timeout_seconds: float = 5.0
 
     # policy windows (DOMAIN.md defaults)
     minimum_notice_minutes: int = 120

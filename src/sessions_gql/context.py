@@ -75,21 +75,23 @@ class Context:
         concurrently, so each needs its own session (one closing a shared session broke the others). The viewer,
         the connection params and the subscription count stay the connection's.
         """
-        owner = self.connection or self
+        owner = self.owner
         return Context(deps=owner.deps, request=owner.request, viewer_or_none=owner.viewer_or_none,
                        auth_error=owner.auth_error, request_id=owner.request_id,
                        connection_params=owner.connection_params, connection=owner)
 
     @property
     def owner(self) -> Context:
-        """The context that counts subscriptions: the connection's for an operation on a websocket."""
+        """The connection's context for an operation on a websocket, else this one: it holds the viewer and counts
+        the connection's subscriptions."""
         return self.connection or self
 
     @property
     def viewer(self) -> Viewer:
-        if self.viewer_or_none is None:
-            raise Unauthenticated(self.auth_error or Unauthenticated().args[0])
-        return self.viewer_or_none
+        owner = self.owner  # an operation on a websocket follows its connection (e.g. a viewer dropped later)
+        if owner.viewer_or_none is None:
+            raise Unauthenticated(owner.auth_error or Unauthenticated().args[0])
+        return owner.viewer_or_none
 
     async def db(self) -> AsyncSession:
         """The request's read session, opened on first use and closed by `close()`."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -46,15 +47,42 @@ async def listen(url: str, token: str, count: int, ready: asyncio.Event, after: 
 
 
 async def start_listening(url: str, token: str, count: int) -> asyncio.Task[list[dict[str, Any]]]:
+    """A live-only subscriber on the server at `url`, returned once that server counts it live (past its start
+    position: whatever commits from then on reaches it), however long that takes on a busy machine."""
+    http = url.replace("ws://", "http://").removesuffix("/graphql")
+    before = await live_subscriptions(http)
     ready = asyncio.Event()
     task = asyncio.create_task(listen(url, token, count, ready))
-    await ready.wait()
-    await asyncio.sleep(0.4)
-    return task
+    async with httpx.AsyncClient(base_url=http, timeout=10) as client:
+        for _ in range(1500):
+            if await live_subscriptions(http, client) > before:
+                return task
+            assert not task.done(), task
+            await asyncio.sleep(0.02)
+    raise AssertionError("the subscription never went live")
+
+
+async def live_subscriptions(http: str, client: httpx.AsyncClient | None = None) -> float:
+    """The server's active_subscriptions gauge (from /metrics, so it works for another process too)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(base_url=http, timeout=10))
+        text = (await client.get("/metrics")).text
+    (value,) = [line.split()[1] for line in text.splitlines() if line.startswith("active_subscriptions ")]
+    return float(value)
 
 
 def at(hours: int) -> str:
     return (START + timedelta(days=1, hours=hours)).isoformat()
+
+
+def weekday_ahead() -> str:
+    """10:00 UTC on a weekday two to four days from the real today: bookable by the world's provider (London,
+    weekdays 08:00-18:00) on servers that run on the real clock, whatever the date of the run."""
+    day = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
 
 
 async def test_concurrent_writers_reach_a_subscriber_exactly_once_in_commit_order(live: LiveServer) -> None:
@@ -116,9 +144,13 @@ def spawn(url: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def wait_ready(port: int) -> None:
+async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the server answers /readyz: a process starting on a busy machine (imports, migrations under the
+    advisory lock) may take far longer than on an idle one, so wait up to two minutes unless it exits."""
+    deadline = asyncio.get_running_loop().time() + 120
     async with httpx.AsyncClient() as client:
-        for _ in range(150):
+        while asyncio.get_running_loop().time() < deadline:
+            assert process.poll() is None, f"server on {port} exited with {process.returncode}"
             try:
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
@@ -136,12 +168,13 @@ async def test_a_change_on_one_api_process_reaches_a_subscriber_on_another(
     processes = [spawn(url, redis_server.url, port) for port in ports]
     deps = build_deps(settings_for(url, redis_url=redis_server.url))
     try:
-        await asyncio.gather(*(wait_ready(port) for port in ports))
+        await asyncio.gather(*(wait_ready(port, process) for port, process in zip(ports, processes, strict=True)))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=20) as client:
             w = await world(Api(client, deps))
             task = await start_listening(f"ws://127.0.0.1:{ports[1]}/graphql", w.member.token, 3)
             made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
-                                         "startsAt": at(2), "modality": "VIDEO"}, w.member)
+                                         "startsAt": weekday_ahead(), "modality": "VIDEO"}, w.member)
+            assert made["__typename"] == "SessionSuccess", made
             events = await asyncio.wait_for(task, timeout=30)
         assert [(e["type"], e["session"]["id"]) for e in events] == [
             (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 from broadcaster import Broadcast, Event
@@ -52,8 +52,9 @@ class Hub(Broadcast):
                     queue.put_nowait(event)
 
     @contextlib.asynccontextmanager
-    async def listen(self, *channels: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
-        """One bounded queue fed by several channels."""
+    async def listen(self, *channels: str, counted: bool = True) -> AsyncIterator[asyncio.Queue[Event | None]]:
+        """One bounded queue fed by several channels; counted as a live subscriber unless `counted` is False
+        (a stream counts itself with `live()` once its start position is known)."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
         for channel in channels:
             if not self._subscribers.get(channel):
@@ -61,11 +62,10 @@ class Hub(Broadcast):
                 await self._backend.subscribe(channel)
             else:
                 self._subscribers[channel].add(queue)
-        self.subscriber_count += 1
         try:
-            yield queue
+            with self.live() if counted else contextlib.nullcontext():
+                yield queue
         finally:
-            self.subscriber_count -= 1
             for channel in channels:
                 members = self._subscribers.get(channel)
                 if members is None:
@@ -74,6 +74,16 @@ class Hub(Broadcast):
                 if not members:
                     del self._subscribers[channel]
                     await self._backend.unsubscribe(channel)
+
+    @contextlib.contextmanager
+    def live(self) -> Iterator[None]:
+        """Count a subscriber that is live: listening, and (for a stream) past its start position, so that
+        anything committed from now on reaches it (`subscriber_count`, the active_subscriptions gauge)."""
+        self.subscriber_count += 1
+        try:
+            yield
+        finally:
+            self.subscriber_count -= 1
 
     async def read_once(self, key: Hashable | None, run: Callable[[], Awaitable[T]]) -> T:
         """Single flight: subscribers of one channel woken together share one database read."""
@@ -92,11 +102,27 @@ class Hub(Broadcast):
 
 
 async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:  # noqa: ASYNC109
-    """The next wake-up, or None after `timeout` (a safety poll)."""
+    """The next wake-up, or None after `timeout` (a safety poll).
+
+    Not `asyncio.wait_for`: on Python 3.11 it returns the item and swallows the cancellation when both arrive in
+    one tick, and a subscription whose socket had just closed then ran on (a waiting room kept its member present).
+    """
     try:
-        return await asyncio.wait_for(queue.get(), timeout=timeout)
+        async with asyncio.timeout(timeout):
+            return await queue.get()
     except TimeoutError:
         return None
+
+
+def still_wanted() -> None:
+    """Raise CancelledError if this task was asked to stop, even when a library swallowed the cancellation.
+
+    A closed socket cancels its operations' tasks; a cancel that lands inside a Redis call can be lost there
+    (seen: Task.cancelling() stayed 1 across `mget` while the waiting room's loop went on, keeping the member
+    present). Loops that would otherwise run forever check this on every turn."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class Realtime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
@@ -78,6 +79,7 @@ class Relay:
         self.deps, self.hub, self.poll = deps, hub, poll
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._turn = asyncio.Lock()  # one pass at a time in this process; `paused()` holds it
         self.published = 0
 
     def kick(self) -> None:
@@ -92,14 +94,21 @@ class Relay:
             self.deps.commit_listeners.remove(self.kick)
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task])  # its end, without swallowing a cancellation of the caller
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold this process's relay between passes: commits wait unsequenced until the block ends (tests use it
+        to make the relay lag deterministically)."""
+        async with self._turn:
+            yield
 
     async def drain(self) -> int:
         """Sequence and publish until no unpublished outbox row is left, waiting out another sequencer."""
         total = 0
         while True:
-            batch = await sequence_once(self.deps)
+            async with self._turn:
+                batch = await sequence_once(self.deps)
             if batch:
                 await self._publish(batch)
                 total += len(batch)
@@ -111,11 +120,13 @@ class Relay:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.poll)
+                async with asyncio.timeout(self.poll):  # not wait_for, which can swallow a stop (see hub.wait)
+                    await self._kick.wait()
             self._kick.clear()
             try:
-                while batch := await sequence_once(self.deps):
-                    await self._publish(batch)
+                async with self._turn:
+                    while batch := await sequence_once(self.deps):
+                        await self._publish(batch)
             except Exception:
                 log.exception("outbox relay pass failed")
                 await asyncio.sleep(self.poll)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +24,9 @@ from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode, user_channel
-from sessions_gql.realtime.hub import wait
-from sessions_gql.resolvers.cursors import decode_cursor
+from sessions_gql.realtime.hub import still_wanted, wait
+from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor
+from sessions_gql.services.deps import Deps
 
 PAGE = 100
 RETRY_SECONDS = 1.0
@@ -34,20 +36,74 @@ Row = TypeVar("Row")
 Fetch = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
 
 
-async def start_position(db: AsyncSession, after: str | None, model: Any) -> int:
-    """The position to read after: the cursor's, or the current end of the stream for live-only."""
-    if after is None:
-        counter = await db.get(m.StreamCounter, "events")
-        return counter.value if counter is not None else 0
+CURSOR = re.compile(r"(i?)([1-9][0-9]{0,18})")
+MAX_CURSOR_LENGTH = 64
+MAX_ID = 2**63 - 1
+NOT_ISSUED = "that cursor is not one this API gave out"
+
+
+def parse_cursor(after: str) -> tuple[bool, int]:
+    """(is a row id, number) of a stream cursor, exactly as `encode_cursor` wrote it: a position, or `i<id>` for
+    a row not yet sequenced. Anything else (another encoding of the same value too) is VALIDATION."""
+    if len(after) > MAX_CURSOR_LENGTH:
+        raise ValidationError(NOT_ISSUED, field="after")
     (raw,) = decode_cursor(after, parts=1)
-    if raw.isdigit():
-        return int(raw)
-    if raw.startswith("i") and raw[1:].isdigit():
-        row = await db.get(model, int(raw[1:]))
-        if row is not None and row.position is not None:
+    shape = CURSOR.fullmatch(raw)
+    if shape is None or encode_cursor(raw) != after or int(shape[2]) > MAX_ID:
+        raise ValidationError(NOT_ISSUED, field="after")
+    return shape[1] == "i", int(shape[2])
+
+
+async def start_position(deps: Deps, after: str | None, model: Any) -> int:
+    """The position to read after: the cursor's row's, or the end of the stream for live-only. A cursor that no
+    row of `model` carries (made up, past the end, another stream's) is VALIDATION."""
+    timeout = deps.settings.stream_start_timeout_seconds
+    if after is None:
+        return await sequenced_end(deps, within=timeout)
+    by_id, number = parse_cursor(after)
+    async with deps.sessions() as db:
+        if not by_id:
+            if await db.scalar(select(model.id).where(model.position == number)) is None:
+                raise ValidationError(NOT_ISSUED, field="after")
+            return number
+        row = await db.get(model, number)
+        if row is None:
+            raise ValidationError(NOT_ISSUED, field="after")
+        if row.position is not None:
             return int(row.position)
-        return 0
-    raise ValidationError("that cursor is not one this API gave out", field="after")
+    # a row the relay has not sequenced yet (its cursor came from the mutation that wrote it): wait until it is
+    end = await sequenced_end(deps, within=timeout)
+    async with deps.sessions() as db:
+        position = await db.scalar(select(model.position).where(model.id == number))
+    return end if position is None else int(position)
+
+
+async def sequenced_end(deps: Deps, *, within: float) -> int:
+    """The end of the stream once the relay has sequenced everything committed before this call.
+
+    The relay positions outbox rows after they commit, so the counter alone can be behind a row that committed
+    earlier: a live-only subscription starting there would deliver that row, which a client that just loaded
+    the list already has. Read the newest committed outbox row, then wait until no row up to it is unpublished;
+    the watermark is in the database, so it holds whichever process is the sequencer. The wait polls (never
+    blocks the loop) and is bounded: after `within` seconds the stream starts at the current end anyway."""
+    async with deps.sessions() as db:
+        newest = await db.scalar(select(func.max(m.OutboxEvent.id)))
+    unpublished = select(m.OutboxEvent.id).where(m.OutboxEvent.published_at.is_(None),
+                                                 m.OutboxEvent.id <= (newest or 0)).exists()
+    query = select(m.StreamCounter.value, unpublished).where(m.StreamCounter.name == "events")
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + within, 0.005
+    while True:
+        async with deps.sessions() as db:
+            end, waiting = (await db.execute(query)).one()
+        if not waiting:
+            return int(end)
+        if loop.time() >= deadline:
+            log.warning("the relay has not sequenced outbox rows up to %s within %.1fs; starting at %s",
+                        newest, within, end)
+            return int(end)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
@@ -81,38 +137,42 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
     """Yield rows of `model` past the cursor in position order, forever; with `ephemeral`, also the
     live-only payloads (typing, read receipts) as dicts, as they arrive."""
     deps = context.deps
-    async with slot(context), deps.hub.listen(*channels) as queue:
+    if after is not None:
+        parse_cursor(after)  # a malformed cursor is refused before anything is opened
+    async with slot(context), deps.hub.listen(*channels, counted=False) as queue:
         last = await _start(deps, after, model)
         share = getattr(fetch, "share_key", None)
-        while True:
-            try:
-                rows = await deps.hub.read_once(None if share is None else (*share, last),
-                                                _reader(deps, fetch, last))
-            except (SQLAlchemyError, OSError, TimeoutError):
-                log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
-                await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
-                continue
-            for row in rows:
-                last = int(row.position)
-                context.reset_loaders()
-                yield row
-                await context.close()  # never hold a connection while the client reads
-            if len(rows) == PAGE:
-                continue
-            woke = await wait(queue, timeout=SAFETY_POLL)
-            extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
-            if isinstance(extra, dict):
-                context.reset_loaders()
-                yield extra
-                await context.close()
+        with deps.hub.live():
+            while True:
+                still_wanted()
+                try:
+                    rows = await deps.hub.read_once(None if share is None else (*share, last),
+                                                    _reader(deps, fetch, last))
+                except (SQLAlchemyError, OSError, TimeoutError):
+                    log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
+                    await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
+                    continue
+                still_wanted()
+                for row in rows:
+                    last = int(row.position)
+                    context.reset_loaders()
+                    yield row
+                    await context.close()  # never hold a connection while the client reads
+                if len(rows) == PAGE:
+                    continue
+                woke = await wait(queue, timeout=SAFETY_POLL)
+                extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
+                if isinstance(extra, dict):
+                    context.reset_loaders()
+                    yield extra
+                    await context.close()
 
 
 async def _start(deps: Any, after: str | None, model: Any) -> int:
     """The starting position, retried like every read: a busy database delays a subscription, never fails it."""
     while True:
         try:
-            async with deps.sessions() as db:
-                return await start_position(db, after, model)
+            return await start_position(deps, after, model)
         except (SQLAlchemyError, OSError, TimeoutError):
             log.warning("subscription start failed; retrying", exc_info=True)
             await asyncio.sleep(RETRY_SECONDS)

@@ -11,7 +11,7 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, SessionStatus
 from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import presence_channel, session_channel
-from sessions_gql.realtime.hub import wait
+from sessions_gql.realtime.hub import still_wanted, wait
 from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore, announce
 from sessions_gql.resolvers import ids
 from sessions_gql.schema import live_messaging
@@ -52,11 +52,13 @@ async def waiting_room(info: Info, session_id: strawberry.ID) -> AsyncGenerator[
         try:
             last = None
             while True:
+                still_wanted()
                 if party is not None:
                     await _announce(deps, row, party, store)
                 async with deps.sessions() as db:
                     row = await db.get(m.Session, target) or row
                 present = await store.present(target)
+                still_wanted()
                 room = WaitingRoom.of(row, present)
                 if room != last:
                     last = room
