@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, Protocol, cast
 
 import jwt
+from cross_web import HTTPException
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -137,7 +138,8 @@ class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
                 return
             try:
                 decoded = self.view.decode_json(text)
-            except (ValueError, RecursionError) as exc:  # not JSON, nested too deep, an over-long integer
+            # not JSON, nested too deep, an over-long integer (the view's strict decoder says so with a 400)
+            except (ValueError, RecursionError, HTTPException) as exc:
                 if not ignore_parsing_errors:
                     raise NonJsonMessageReceived from exc
                 continue

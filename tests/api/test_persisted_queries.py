@@ -107,7 +107,8 @@ async def test_a_stored_mutation_may_not_run_over_get(api: Api) -> None:
     await post(api, hashed(digest, query=mutation), mia.token)
     params = {"extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})}
     refused = await api.client.get("/graphql", params=params, headers={"Authorization": f"Bearer {mia.token}"})
-    assert (refused.status_code, refused.text) == (400, "mutations are not allowed when using GET")
+    assert (refused.status_code, refused.json()) == (400, {"errors": [{
+        "message": "mutations are not allowed when using GET", "extensions": {"code": "BAD_REQUEST"}}]})
     assert persisted(api).counts["hit"] == 1
 
 

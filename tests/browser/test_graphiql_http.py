@@ -177,7 +177,7 @@ async def test_when_off_there_is_no_page_and_no_files_but_graphql_over_get_still
     async for client in client_for(chosen):
         page = await client.get("/graphql", headers=HTML)
         assert page.status_code == 404
-        assert page.text == "Not Found"
+        assert page.json() == {"errors": [{"message": "Not Found", "extensions": {"code": "NOT_FOUND"}}]}
         assert (await client.get("/graphql", headers={"Accept": "*/*"})).status_code == 404
         for name in PAGE_FILES.values():
             assert (await client.get(f"/graphiql/{name}")).status_code == 404, name
