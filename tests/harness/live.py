@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sessions_gql.clock import FrozenClock
 from sessions_gql.services.deps import Deps
 from tests.harness.app import Api, settings_for
 from tests.harness.fixtures import database_name, make_database
-from tests.harness.servers import PostgresServer, free_port
+from tests.harness.servers import PostgresServer, RedisServer, free_port
 
 
 @dataclass
@@ -74,3 +75,23 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenCloc
     await task
     if drop is not None and drop[0].running:
         drop[0].drop_database(drop[1])
+
+
+@contextlib.asynccontextmanager
+async def own_pg_redis_server(pg: PostgresServer, redis: RedisServer, template: str, clock: FrozenClock
+                              ) -> AsyncIterator[LiveServer]:
+    """A live server of the test's own on PostgreSQL and the throwaway Redis, for tests that kill that Redis: it
+    is restarted however the test ends, and the database dropped."""
+    url = make_database(pg, template=template)
+    server, serving, app, port = await start_server(settings_for(url, redis_url=redis.url), clock)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            yield LiveServer(api=Api(client, app.state.deps), http_url=f"{base}/graphql",
+                             ws_url=f"ws://127.0.0.1:{port}/graphql", deps=app.state.deps, app=app)
+    finally:
+        if not redis.running:
+            redis.restart()
+        server.should_exit = True
+        await serving
+        pg.drop_database(database_name(url))

@@ -22,7 +22,7 @@ from sessions_gql.resolvers.cursors import decode_cursor
 from tests.api.lifecycle_helpers import REQUEST, action, world
 from tests.harness.app import START, TEST_SECRET, Api, settings_for
 from tests.harness.fixtures import database_name, make_database
-from tests.harness.live import LiveServer
+from tests.harness.live import LiveServer, own_pg_redis_server
 from tests.harness.servers import PostgresServer, RedisServer, free_port
 
 EVENTS = gql("subscription($after: String) { sessionEvents(after: $after) { type cursor session { id } } }")
@@ -105,36 +105,25 @@ async def test_concurrent_writers_reach_a_subscriber_exactly_once_in_commit_orde
 async def test_events_made_while_redis_is_down_arrive_once_after_it_restarts(
     pg_server: PostgresServer, redis_server: RedisServer, migrated_pg_template: str, clock: Any
 ) -> None:
-    from tests.harness.live import start_server
-
-    url = make_database(pg_server, template=migrated_pg_template)
-    server, serving, app, port = await start_server(settings_for(url, redis_url=redis_server.url), clock)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
-            api = Api(client, app.state.deps)
-            w = await world(api)
-            task = await start_listening(f"ws://127.0.0.1:{port}/graphql", w.provider.token, 9)
-            first = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
-                                          "startsAt": at(1), "modality": "VIDEO"}, w.member)
-            await app.state.realtime.relay.drain()
-            redis_server.kill()
-            second = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
-                                           "startsAt": at(3), "modality": "VIDEO"}, w.member)
-            third = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
-                                          "startsAt": at(5), "modality": "VIDEO"}, w.member)
-            await app.state.realtime.relay.drain()
-            redis_server.restart()
-            events = await asyncio.wait_for(task, timeout=30)
+    async with own_pg_redis_server(pg_server, redis_server, migrated_pg_template, clock) as live:
+        app = live.app
+        w = await world(live.api)
+        task = await start_listening(live.ws_url, w.provider.token, 9)
+        first = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                      "startsAt": at(1), "modality": "VIDEO"}, w.member)
+        await app.state.realtime.relay.drain()
+        redis_server.kill()
+        second = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                       "startsAt": at(3), "modality": "VIDEO"}, w.member)
+        third = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                      "startsAt": at(5), "modality": "VIDEO"}, w.member)
+        await app.state.realtime.relay.drain()
+        redis_server.restart()
+        events = await asyncio.wait_for(task, timeout=30)
         ids = [e["session"]["id"] for e in events]
         assert ids == [first["session"]["id"]] * 3 + [second["session"]["id"]] * 3 + [third["session"]["id"]] * 3
         assert [e["type"] for e in events] == ["REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD"] * 3
         assert app.state.realtime.hub.backend.reconnects >= 1
-    finally:
-        if not redis_server.running:
-            redis_server.restart()
-        server.should_exit = True
-        await serving
-        pg_server.drop_database(database_name(url))
 
 
 def spawn(url: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:

@@ -7,12 +7,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from sessions_gql.realtime.presence import TTL_SECONDS
-from tests.harness.app import Api, settings_for
-from tests.harness.fixtures import database_name, make_database
-from tests.harness.live import LiveServer, start_server
+from tests.harness.live import LiveServer, own_pg_redis_server
 from tests.harness.servers import PostgresServer, RedisServer
 from tests.live.test_waiting_room import STARTS, confirmed
 
@@ -58,23 +54,11 @@ async def test_leave_takes_the_member_out_of_the_waiting_room_at_once(live: Live
 async def test_join_while_the_redis_server_is_down_still_answers_with_the_committed_session(
     pg_server: PostgresServer, redis_server: RedisServer, migrated_pg_template: str, clock: Any
 ) -> None:
-    url = make_database(pg_server, template=migrated_pg_template)
-    server, serving, app, port = await start_server(settings_for(url, redis_url=redis_server.url), clock)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
-            live = LiveServer(api=Api(client, app.state.deps), http_url=f"http://127.0.0.1:{port}/graphql",
-                              ws_url=f"ws://127.0.0.1:{port}/graphql", deps=app.state.deps, app=app)
-            w, session_id = await confirmed(live, clock)
-            redis_server.kill()
-            joined = (await live.api.gql(JOIN, {"input": {"sessionId": session_id}}, as_=w.member))["joinSession"]
-            assert joined == {"__typename": "SessionSuccess", "session": {
-                "status": "CONFIRMED", "waitingRoom": {"member": "ABSENT", "provider": "ABSENT"}}}
-            seen = await room_seen_by(live, w.provider, session_id)
-            assert seen["memberJoinedAt"] == (STARTS - timedelta(minutes=5)).isoformat()
-            redis_server.restart()
-    finally:
-        if not redis_server.running:
-            redis_server.restart()
-        server.should_exit = True
-        await serving
-        pg_server.drop_database(database_name(url))
+    async with own_pg_redis_server(pg_server, redis_server, migrated_pg_template, clock) as live:
+        w, session_id = await confirmed(live, clock)
+        redis_server.kill()
+        joined = (await live.api.gql(JOIN, {"input": {"sessionId": session_id}}, as_=w.member))["joinSession"]
+        assert joined == {"__typename": "SessionSuccess", "session": {
+            "status": "CONFIRMED", "waitingRoom": {"member": "ABSENT", "provider": "ABSENT"}}}
+        seen = await room_seen_by(live, w.provider, session_id)
+        assert seen["memberJoinedAt"] == (STARTS - timedelta(minutes=5)).isoformat()
