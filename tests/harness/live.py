@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,6 +54,25 @@ async def start_server(settings: Any, clock: FrozenClock, **options: Any
     return server, task, app, port
 
 
+STOP_SECONDS = 60.0
+"""uvicorn cancels what is still running 10 s after it is told to exit; past this, something ignored its cancel."""
+
+
+async def stop_server(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    """Stop uvicorn, and fail with the stacks of the tasks still running if it does not stop: a task that
+    swallowed its cancellation must show up as a failure naming it, never as a suite that hangs."""
+    server.should_exit = True
+    done, _ = await asyncio.wait({serving}, timeout=STOP_SECONDS)
+    if done:
+        return
+    stuck = io.StringIO()
+    for running in asyncio.all_tasks():
+        if running is not asyncio.current_task():
+            running.print_stack(limit=12, file=stuck)
+    raise AssertionError(f"uvicorn did not stop within {STOP_SECONDS:.0f} s; tasks still running:\n"
+                         + stuck.getvalue())
+
+
 @pytest.fixture(params=["sqlite+memory", "postgresql+redis"])
 async def live(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[LiveServer]:
     """The app behind uvicorn: the embedded default (SQLite, in-memory pub/sub) and PostgreSQL with Redis."""
@@ -71,8 +91,7 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenCloc
     async with httpx.AsyncClient(base_url=base, timeout=20) as client:
         yield LiveServer(api=Api(client, app.state.deps), http_url=f"{base}/graphql",
                          ws_url=f"ws://127.0.0.1:{port}/graphql", deps=app.state.deps, app=app)
-    server.should_exit = True
-    await task
+    await stop_server(server, task)
     if drop is not None and drop[0].running:
         drop[0].drop_database(drop[1])
 
@@ -92,6 +111,5 @@ async def own_pg_redis_server(pg: PostgresServer, redis: RedisServer, template: 
     finally:
         if not redis.running:
             redis.restart()
-        server.should_exit = True
-        await serving
+        await stop_server(server, serving)
         pg.drop_database(database_name(url))

@@ -171,6 +171,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
 async def _start(deps: Any, after: str | None, model: Any) -> int:
     """The starting position, retried like every read: a busy database delays a subscription, never fails it."""
     while True:
+        still_wanted()  # a retry loop must not outlive its socket when a library lost the cancellation
         try:
             return await start_position(deps, after, model)
         except (SQLAlchemyError, OSError, TimeoutError):
