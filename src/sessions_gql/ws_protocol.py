@@ -226,7 +226,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             except NonJsonMessageReceived:
                 await self.websocket.close(4400, "WebSocket message must be valid JSON")
         except WebSocketDisconnected:
-            pass
+            pass  # the client went away: nothing to answer, the finally below still cleans up
         finally:
             if self.keep_alive_task is not None:
                 self._background.append(self.keep_alive_task)

@@ -29,11 +29,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 class ChromiumMissing(RuntimeError):
-    pass
+    """No Chromium binary was found: the browser tests fail with this message (CI installs it)."""
 
 
 class CDPError(RuntimeError):
-    pass
+    """A DevTools command answered with an error, or the connection closed before it answered."""
 
 
 def find_chromium(environ: Mapping[str, str] = os.environ,

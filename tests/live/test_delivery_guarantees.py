@@ -144,7 +144,7 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: poll again until the deadline
             await asyncio.sleep(0.1)
     raise AssertionError(f"server on {port} never became ready")
 
