@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     rate_limit_anonymous_per_minute: int = Field(default=300, ge=1)  # requests per client address, no token
     rate_limit_subscriptions_per_minute: int = Field(default=60, ge=1)  # websocket operations started per viewer
     rate_limit_memory_keys: int = Field(default=100_000, ge=100)  # in-memory limiter (no Redis): keys kept
+    # longest a request waits on Redis for its limit before it is allowed unlimited (and Redis skipped for 1 s)
+    rate_limit_redis_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For is believed; none by default
     ics_import_seconds: float = Field(default=5.0, gt=0)  # importBusyTimes: time limit for expanding one file
     introspection: Literal["off", "admins", "on"] | None = None  # None: on in development, off in production

@@ -31,7 +31,6 @@ from sessions_gql.config import Settings
 log = logging.getLogger("sessions_gql.ratelimit")
 PERIOD_SECONDS = 60
 MICROS = 1_000_000
-REDIS_TIMEOUT_SECONDS = 0.25
 REDIS_BACKOFF_SECONDS = 1.0
 WARN_EVERY_SECONDS = 10.0
 
@@ -122,9 +121,9 @@ return 0
 
 
 class RedisStore:
-    def __init__(self, url: str) -> None:
-        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    def __init__(self, url: str, timeout_seconds: float) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=timeout_seconds,
+                                           socket_connect_timeout=timeout_seconds)
         self._script = self._redis.register_script(GCRA)
 
     async def hit(self, key: str, rate: Rate, now: int) -> int:
@@ -143,8 +142,9 @@ class RateLimiter:
         self.viewer = Rate(settings.rate_limit_per_minute)
         self.anonymous = Rate(settings.rate_limit_anonymous_per_minute)
         self.subscriptions = Rate(settings.rate_limit_subscriptions_per_minute)
-        self.store: Store = store or (RedisStore(settings.redis_url) if settings.redis_url
-                                      else MemoryStore(settings.rate_limit_memory_keys))
+        self.store: Store = store or (
+            RedisStore(settings.redis_url, settings.rate_limit_redis_timeout_seconds) if settings.redis_url
+            else MemoryStore(settings.rate_limit_memory_keys))
         self.proxies = trusted_networks(settings.trusted_proxies)
         self.metrics = metrics
         self.now = now

@@ -21,7 +21,7 @@ from sessions_gql.config import Settings
 from sessions_gql.ratelimit import MemoryStore, Rate, RateLimiter
 from sessions_gql.services.deps import Deps
 from tests.harness.app import START, Api, Person, settings_for
-from tests.harness.live import start_server
+from tests.harness.live import start_server, stop_server
 from tests.harness.servers import RedisServer, free_port
 
 PING = "{ serverTime }"
@@ -286,8 +286,7 @@ async def test_subscription_starts_are_limited_with_an_error_frame(
             await ws.send(json.dumps({"id": "4", "type": start, "payload": {"query": SUBSCRIBE}}))
             await wait_for(lambda: app.state.deps.hub.subscriber_count == 3)
     finally:
-        server.should_exit = True
-        await task
+        await stop_server(server, task)
 
 
 async def next_frame(ws: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sessions_gql.clock import FrozenClock
 from sessions_gql.config import Settings
 from sessions_gql.persisted import PersistedQueries, sha256
 from tests.harness.app import Api, settings_for
-from tests.harness.live import LiveServer, start_server
+from tests.harness.live import LiveServer, start_server, stop_server
 from tests.live.test_session_events import subscribed
 
 SERVER_TIME = "query ServerTime { serverTime }"
@@ -116,8 +116,7 @@ async def trusted_ws(trusted_settings: Settings, clock: FrozenClock) -> AsyncIte
     try:
         yield f"ws://127.0.0.1:{port}/graphql", app
     finally:
-        server.should_exit = True
-        await task
+        await stop_server(server, task)
 
 
 @pytest.mark.parametrize("subprotocol", ["graphql-transport-ws", "graphql-ws"])

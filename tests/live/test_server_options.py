@@ -14,7 +14,7 @@ from websockets.typing import Subprotocol
 from sessions_gql.cli import tune_gc
 from sessions_gql.clock import FrozenClock
 from tests.harness.app import settings_for
-from tests.harness.live import LiveServer, start_server
+from tests.harness.live import LiveServer, start_server, stop_server
 
 TRANSPORT_WS = [Subprotocol("graphql-transport-ws")]
 
@@ -42,8 +42,7 @@ async def test_websocket_compression_is_negotiated_when_turned_on(
             assert extensions is not None
             assert extensions.split(";")[0] == "permessage-deflate"
     finally:
-        server.should_exit = True
-        await task
+        await stop_server(server, task)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from sessions_gql.clock import FrozenClock
 from sessions_gql.config import Settings
 from tests.harness.app import TEST_SECRET, Api, Person, settings_for
 from tests.harness.bounds import PROMPT_SECONDS
-from tests.harness.live import start_server
+from tests.harness.live import start_server, stop_server
 
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
@@ -109,5 +109,4 @@ async def sqlite_server(tmp_path: Path, template: Path, clock: FrozenClock, *, o
             yield Server(f"http://127.0.0.1:{port}/graphql", f"ws://127.0.0.1:{port}/graphql",
                          Api(client, app.state.deps))
     finally:
-        server.should_exit = True
-        await task
+        await stop_server(server, task)
