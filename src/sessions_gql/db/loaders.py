@@ -229,3 +229,17 @@ class Loaders:
             return [counts.get(key, 0) for key in keys]
 
         return DataLoader(load_fn=load)
+
+    @cached_property
+    def packages_by_member_id(self) -> DataLoader[uuid.UUID, list[m.Package]]:
+        """Every package a member bought, oldest first; who may see which is decided by the caller."""
+        return self._by_column(m.Package, m.Package.member_id, many=True, order=m.Package.purchased_at)
+
+    @cached_property
+    def package_by_id(self) -> DataLoader[uuid.UUID, m.Package | None]:
+        return self._by_id(m.Package)
+
+    @cached_property
+    def sessions_by_package_id(self) -> DataLoader[uuid.UUID, list[m.Session]]:
+        """The sessions booked from each package (their places are read from them)."""
+        return self._by_column(m.Session, m.Session.package_id, many=True, order=m.Session.created_at)

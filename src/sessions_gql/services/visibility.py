@@ -50,3 +50,8 @@ def can_see_provider(viewer: Viewer, provider: m.Provider) -> bool:
     if provider.visibility is not ProviderVisibility.DEACTIVATED:
         return True
     return is_provider_or_admin(viewer, provider.id)
+
+
+def sees_package(viewer: Viewer, package: m.Package) -> bool:
+    """The member who bought it, the provider it was bought from, admins."""
+    return viewer.is_admin or viewer.member_id == package.member_id or viewer.provider_id == package.provider_id
