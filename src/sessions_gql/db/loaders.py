@@ -243,3 +243,16 @@ class Loaders:
     def sessions_by_package_id(self) -> DataLoader[uuid.UUID, list[m.Session]]:
         """The sessions booked from each package (their places are read from them)."""
         return self._by_column(m.Session, m.Session.package_id, many=True, order=m.Session.created_at)
+
+    @cached_property
+    def sold_package(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
+        """(provider_id, member_id) -> whether the member bought a package from the provider."""
+
+        async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[bool]:
+            session = await self._db()
+            P = m.Package
+            query = select(P.provider_id, P.member_id).where(tuple_(P.provider_id, P.member_id).in_(keys)).distinct()
+            found = {(row.provider_id, row.member_id) for row in (await session.execute(query)).all()}
+            return [key in found for key in keys]
+
+        return DataLoader(load_fn=load)

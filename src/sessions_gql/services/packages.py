@@ -221,8 +221,9 @@ async def _refund_places(uow: UnitOfWork, package: m.Package, member: m.Member, 
 
 async def _tell(uow: UnitOfWork, user_ids: list[uuid.UUID], *, package: m.Package, credits: int, sessions: int,
                 now: datetime) -> None:
-    body = (f"{sessions} unused session{'s' if sessions != 1 else ''} of a package of {package.sessions_total} "
-            f"were refunded: {credits} credits are back in the member's wallet.")
+    what = "1 unused session was" if sessions == 1 else f"{sessions} unused sessions were"
+    body = (f"{what} refunded from a package of {package.sessions_total}: {credits} credits are back in the "
+            "member's wallet.")
     notes = [await notify.notify(uow, user_id=user_id, kind=NotificationKind.SESSION_REFUNDED, session=None,
                                  now=now, body=body) for user_id in user_ids]
     await uow.session.flush()
