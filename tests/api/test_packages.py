@@ -26,6 +26,7 @@ from tests.api.lifecycle_helpers import (
     DECLINE,
     END,
     MARK_NO_SHOW,
+    REFUND,
     REQUEST,
     SAVE_SERVICE,
     START_SESSION,
@@ -254,6 +255,15 @@ async def test_a_package_session_holds_nothing_more_takes_a_place_and_completing
     assert listed is not None
     assert listed["sessions"]["edges"] == [{"node": {"id": requested["id"], "status": "COMPLETED",
                                                      "funding": "PACKAGE"}}]
+    refunded = await ok(w, REFUND, {"sessionId": requested["id"], "credits": 10, "note": "cut short"}, w.provider)
+    assert (refunded["paymentStatus"], refunded["refundedCredits"], moved(refunded)[-1]) == (
+        "PARTIALLY_REFUNDED", 10, ("REFUNDED", 10))
+    after = await money_of(w, requested["id"], w.provider)
+    assert (amount(after["providerEarnings"]), amount(after["expectedEarnings"])) == ("17.25", "17.25")  # 23/33
+    wallet_now = await w.wallet()
+    assert (balance(wallet_now), ledger(wallet_now)[0]) == ((110, 0), ("REFUND", 10))  # back in the wallet
+    assert await remaining(w, bought["id"]) == 2  # the place stays used
+    assert await ledger_sums_match(api, w.member) == (110, 0)
 
 
 async def test_expected_earnings_for_credits_and_free_consultations(api: Api) -> None:
