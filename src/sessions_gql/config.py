@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     video_base_url: str = "https://meet.example.org"
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # packages
+    package_validity_days: int = Field(default=365, ge=1, le=3650)  # a bought package can be booked this long
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         for part in self.trusted_proxies.split(","):

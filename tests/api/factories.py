@@ -24,15 +24,29 @@ from sessions_gql.services.deps import Deps
 
 
 async def insert_service(deps: Deps, provider_id: uuid.UUID, *, name: str = "Coaching", duration_minutes: int = 60,
-                         price_credits: int = 10) -> uuid.UUID:
+                         price_credits: int = 10, packages: list[dict[str, int]] | None = None) -> uuid.UUID:
     service = m.Service(
         id=uuid7(), provider_id=provider_id, name=name, skills=["career"], duration_minutes=duration_minutes,
         price_credits=price_credits, fee=Decimal("45.00"), currency="EUR", modalities=[Modality.VIDEO.value],
-        free_initial_consultation=False, created_at=deps.clock.now(),
+        free_initial_consultation=False, created_at=deps.clock.now(), packages=packages or [],
     )
     async with deps.sessions() as db, db.begin():
         db.add(service)
     return service.id
+
+
+async def insert_package(deps: Deps, member_id: uuid.UUID, provider_id: uuid.UUID, service_id: uuid.UUID, *,
+                         sessions: int = 2, price_credits: int = 20) -> uuid.UUID:
+    """A bought package (without its purchase's ledger row), valid for a year."""
+    now = deps.clock.now()
+    package = m.Package(
+        id=uuid7(), member_id=member_id, provider_id=provider_id, service_id=service_id, sessions_total=sessions,
+        price_credits=price_credits, fee=Decimal("90.00"), currency="EUR", refunded_places=[], refunded_credits=0,
+        purchased_at=now, valid_until=now + timedelta(days=365),
+    )
+    async with deps.sessions() as db, db.begin():
+        db.add(package)
+    return package.id
 
 
 async def insert_session(

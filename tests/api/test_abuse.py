@@ -44,7 +44,7 @@ from sessions_gql.resolvers import ids
 from sessions_gql.schema import build_schema
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import actor_of, to_domain
-from tests.api.factories import gid, insert_service, insert_session
+from tests.api.factories import gid, insert_package, insert_service, insert_session
 from tests.api.lifecycle_helpers import SET_AVAILABILITY
 from tests.harness.app import START, TEST_SECRET, Api, Person
 
@@ -148,6 +148,7 @@ class Ids:
     pat_message_to_mia: str
     pat_message_to_max: str
     mia_notification: str
+    mia_package: str
     sessions: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -290,6 +291,17 @@ def attack_cases(i: Ids) -> list[Case]:
         # new sessions for someone else
         Case("requestSession", {"input": request}, "max", ("BasicError", "FORBIDDEN", "memberId"), "mia"),
         Case("requestSession", {"input": request}, "quinn", FORBIDDEN),
+        Case("requestSession", {"input": {**request, "memberId": None, "packageId": i.mia_package}}, "max",
+             not_found("packageId")),
+        # packages: buying for someone else, refunding someone else's
+        Case("purchasePackage", {"input": {"serviceId": i.pat_service, "sessions": 2, "memberId": i.mia}}, "max",
+             ("BasicError", "FORBIDDEN", "memberId"), "mia"),
+        Case("purchasePackage", {"input": {"serviceId": i.pat_service, "sessions": 2, "memberId": i.mia}}, "quinn",
+             FORBIDDEN),
+        Case("refundPackage", {"input": {"packageId": i.mia_package, "sessions": 1}}, "quinn",
+             not_found("packageId"), "pat"),
+        Case("refundPackage", {"input": {"packageId": i.mia_package, "sessions": 1}}, "max",
+             not_found("packageId")),
         Case("proposeSession", {"input": {**propose, "providerId": i.pat}}, "quinn",
              ("BasicError", "FORBIDDEN", "providerId"), "pat"),
         Case("proposeSession", {"input": propose}, "quinn", not_found("serviceId")),
@@ -373,7 +385,7 @@ async def build_arena(api: Api) -> tuple[dict[str, Person], Ids]:
               "quinn": await api.provider("Quinn")}
     pat, mia, max_ = person["pat"], person["mia"], person["max"]
     assert pat.provider_id and person["quinn"].provider_id and max_.member_id
-    pat_service = await insert_service(deps, pat.provider_id)
+    pat_service = await insert_service(deps, pat.provider_id, packages=[{"sessions": 2, "priceCredits": 20}])
     quinn_service = await insert_service(deps, person["quinn"].provider_id)
     rules = [{"weekday": day, "start": "08:00", "end": "18:00"}
              for day in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")]
@@ -392,11 +404,13 @@ async def build_arena(api: Api) -> tuple[dict[str, Person], Ids]:
     _, mia_pat = await send(api, mia, recipientId=pat.gid)
     to_mia, _ = await send(api, pat, conversationId=mia_pat)
     (notification,) = (await api.gql(NOTIFICATIONS, as_=mia))["notifications"]["edges"]
+    assert mia.member_id
+    package = gid("Package", await insert_package(deps, mia.member_id, pat.provider_id, pat_service))
     return person, Ids(mia=mia.gid, max=max_.gid, pat=pat.gid, quinn=person["quinn"].gid,
                        pat_service=gid("Service", pat_service), quinn_service=gid("Service", quinn_service),
                        pat_override=override["id"], mia_pat_conversation=mia_pat, max_pat_conversation=max_pat,
                        pat_message_to_mia=to_mia, pat_message_to_max=to_max,
-                       mia_notification=notification["node"]["id"], sessions=sessions)
+                       mia_notification=notification["node"]["id"], mia_package=package, sessions=sessions)
 
 
 # ---------------------------------------------------------------- 1. someone else's ids, on every mutation
@@ -474,6 +488,8 @@ PAGES: dict[str, tuple[str, str, Any]] = {
     "Conversation.messages": ("""query($conversation: ID!, $size: Int) { conversation(id: $conversation) {
                               messages(last: $size) { edges { node { id } } } } }""", "last",
                               {"conversation": None}),
+    "Package.sessions": ("""query($package: ID!, $size: Int) { node(id: $package) { ... on Package {
+                         sessions(first: $size) { totalCount } } } }""", "first", {"node": None}),
 }
 
 
@@ -496,7 +512,9 @@ async def test_page_sizes_over_the_limit_are_refused_with_no_data(api: Api) -> N
     session = gid("Session", await insert_session(api.deps, mia.member_id, pat.provider_id, service,
                                                   START + timedelta(days=1), SessionStatus.CONFIRMED))
     _, conversation = await send(api, mia, recipientId=pat.gid)
-    variables = {"id": mia.gid, "pat": pat.gid, "session": session, "conversation": conversation}
+    package = gid("Package", await insert_package(api.deps, mia.member_id, pat.provider_id, service))
+    variables = {"id": mia.gid, "pat": pat.gid, "session": session, "conversation": conversation,
+                 "package": package}
     for name, (query, argument, refused_data) in PAGES.items():
         as_ = pat if name == "Provider.sessions" else mia
         declared = {key: value for key, value in variables.items() if f"${key}:" in query}

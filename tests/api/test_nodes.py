@@ -35,6 +35,8 @@ OVERRIDE = """mutation($input: AddAvailabilityOverrideInput!) { addAvailabilityO
   __typename } }"""
 ADD_NOTE = """mutation($input: AddNoteInput!) { addNote(input: $input) { __typename } }"""
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }"""
+PURCHASE = """mutation($input: PurchasePackageInput!) { purchasePackage(input: $input) {
+  ... on PackageSuccess { package { id sessionsTotal } } } }"""
 
 
 def node_types(api: Api) -> list[str]:
@@ -205,6 +207,18 @@ async def notification_case(n: Nodes) -> Case:
     return Case(found, n.w.provider, n.w.member)  # the member's own notifications are others
 
 
+async def package_case(n: Nodes) -> Case:
+    offer = {"name": "Bundle", "skills": ["Sleep"], "durationMinutes": 60, "priceCredits": 60, "fee": "50.00",
+             "currency": "GBP", "modalities": ["VIDEO"], "freeInitialConsultation": False,
+             "packages": [{"sessions": 3, "priceCredits": 120}]}  # Sam has 140 credits left
+    saved = await n.api.gql(SERVICE, {"input": offer}, as_=n.w.provider)
+    bought = await n.api.gql(PURCHASE, {"input": {"serviceId": saved["saveService"]["service"]["id"], "sessions": 3}},
+                             as_=n.w.member)
+    package = bought["purchasePackage"]["package"]
+    assert package["sessionsTotal"] == 3
+    return Case(package["id"], n.w.member, n.olga)  # the member's own package; another member sees nothing
+
+
 CASES: dict[str, Callable[[Nodes], Awaitable[Case]]] = {
     "User": user_case,
     "Member": member_case,
@@ -218,6 +232,7 @@ CASES: dict[str, Callable[[Nodes], Awaitable[Case]]] = {
     "Conversation": conversation_case,
     "Message": message_case,
     "Notification": notification_case,
+    "Package": package_case,
 }
 
 

@@ -1,4 +1,8 @@
-"""Random booking histories over a few sessions and one member's funds never break the money invariants."""
+"""Random booking histories over a few sessions, packages and one member's funds never break the money invariants.
+
+Packages: purchases, bookings of their places, every outcome of those sessions and refunds of unused places; a
+package's places are derived from its sessions as the service does (services/packages.places_from).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -22,8 +26,9 @@ from sessions_gql.domain.enums import (
     RefundKind,
     SessionStatus,
 )
-from sessions_gql.domain.errors import DomainError, InsufficientFunds
+from sessions_gql.domain.errors import DomainError, InsufficientFunds, ValidationError
 from sessions_gql.domain.events import DomainEvent, FundsMoved
+from sessions_gql.domain.packages import Places, place_share
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import RefundChoice
 from tests.unit.test_session_transitions import ADMIN, MEMBER, NOW, POLICY, PROVIDER, terms
@@ -39,6 +44,15 @@ REFUNDS = st.sampled_from(
 )
 
 
+class Bought:
+    """One package in the model: its terms and refunds; which places are taken is read from the sessions."""
+
+    def __init__(self, package_id: UUID, total: int, price: int) -> None:
+        self.id, self.total, self.price = package_id, total, price
+        self.refunded: set[int] = set()
+        self.refunded_credits = 0
+
+
 class Bookings(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -46,6 +60,12 @@ class Bookings(RuleBasedStateMachine):
         self.ledger: list[LedgerMove] = [self.funds.grant(credits=GRANTED_CREDITS, sponsored_minutes=GRANTED_MINUTES)]
         self.sessions: list[Session] = []
         self.used_free = False
+        self.packages: list[Bought] = []
+
+    def _places(self, package: Bought) -> Places:
+        taken = [s.package_place for s in self.sessions
+                 if s.package_id == package.id and s.holds_package_place and s.package_place is not None]
+        return Places.of(total=package.total, price_credits=package.price, taken=taken, refunded=package.refunded)
 
     def _funding(self, session: Session, *, free: bool) -> Funding | None:
         try:
@@ -105,6 +125,47 @@ class Bookings(RuleBasedStateMachine):
         )
         self._apply(events)
         self.sessions.append(session)
+
+    @rule(total=st.integers(2, 4), price=st.integers(1, 15))
+    def purchase(self, total: int, price: int) -> None:
+        before = copy.deepcopy(self.funds)
+        try:
+            self.ledger.append(self.funds.purchase(credits=price))
+        except InsufficientFunds as refused:
+            assert (refused.required, refused.available, self.funds) == (price, before.available_credits, before)
+            return
+        self.packages.append(Bought(UUID(int=1000 + len(self.packages)), total, price))
+
+    @precondition(lambda self: self.packages)
+    @rule(pick=st.integers(0, 99), hours=st.sampled_from([3, 30, 80]))
+    def book_from_package(self, pick: int, hours: int) -> None:
+        package = self.packages[pick % len(self.packages)]
+        places = self._places(package)
+        try:
+            place = places.take()
+        except ValidationError:
+            assert places.remaining == 0
+            return
+        draft = terms(price_credits=places.share(place), starts_at=NOW + timedelta(hours=hours),
+                      package_id=package.id, package_place=place)
+        session, events = Session.request(session_id=UUID(int=len(self.sessions)), terms=draft, actor=MEMBER,
+                                          funding=Funding.PACKAGE, now=NOW, policy=POLICY)
+        assert not any(isinstance(event, FundsMoved) for event in events)  # paid at purchase: nothing is held
+        self.sessions.append(session)
+
+    @precondition(lambda self: self.packages)
+    @rule(pick=st.integers(0, 99), sessions=st.integers(0, 4))
+    def refund_package(self, pick: int, sessions: int) -> None:
+        package = self.packages[pick % len(self.packages)]
+        places = self._places(package)
+        try:
+            chosen, credits = places.refund(sessions)
+        except ValidationError:
+            assert not 0 < sessions <= places.remaining
+            return
+        self.ledger.append(self.funds.refund(credits=credits))
+        package.refunded.update(chosen)
+        package.refunded_credits += credits
 
     @rule(price=st.integers(0, 8), hours=st.sampled_from([3, 30, 80]))
     def propose(self, price: int, hours: int) -> None:
@@ -213,9 +274,34 @@ class Bookings(RuleBasedStateMachine):
         assert all(s.captured_credits - s.refunded_credits >= 0 for s in self.sessions)
         kept = sum(s.captured_credits - s.refunded_credits for s in self.sessions if s.funding is Funding.CREDITS)
         kept_minutes = sum(s.captured_sponsored_minutes - s.refunded_sponsored_minutes for s in self.sessions)
-        assert self.funds.available_credits + self.funds.held_credits + kept == GRANTED_CREDITS
+        in_packages = sum(p.price - p.refunded_credits for p in self.packages) - sum(
+            s.refunded_credits for s in self.sessions if s.funding is Funding.PACKAGE)
+        assert self.funds.available_credits + self.funds.held_credits + kept + in_packages == GRANTED_CREDITS
         assert self.funds.available_minutes + self.funds.held_minutes + kept_minutes == GRANTED_MINUTES
+
+
+    @invariant()
+    def places_are_never_negative_nor_above_the_total_and_refunds_are_their_share(self) -> None:
+        for package in self.packages:
+            places = self._places(package)
+            held = [s.package_place for s in self.sessions if s.package_id == package.id and s.holds_package_place]
+            assert len(held) == len(set(held))  # no place is held by two sessions
+            assert not places.taken & package.refunded
+            assert 0 <= places.remaining == package.total - len(places.taken) - len(package.refunded)
+            assert package.refunded_credits == sum(places.share(place) for place in package.refunded)
+        for session in self.sessions:
+            if session.funding is Funding.PACKAGE:
+                assert session.held_credits == session.held_sponsored_minutes == 0
+                assert session.captured_credits in (0, session.price_credits)
 
 
 Bookings.TestCase.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
 TestBookings = Bookings.TestCase
+
+
+@given(price=st.integers(1, 1_000_000), total=st.integers(2, 50))
+def test_a_packages_place_shares_are_whole_credits_at_most_one_apart_adding_up_to_its_price(
+        price: int, total: int) -> None:
+    shares = [place_share(price, total, place) for place in range(total)]
+    assert sum(shares) == price
+    assert max(shares) - min(shares) <= 1

@@ -229,3 +229,30 @@ class Loaders:
             return [counts.get(key, 0) for key in keys]
 
         return DataLoader(load_fn=load)
+
+    @cached_property
+    def packages_by_member_id(self) -> DataLoader[uuid.UUID, list[m.Package]]:
+        """Every package a member bought, oldest first; who may see which is decided by the caller."""
+        return self._by_column(m.Package, m.Package.member_id, many=True, order=m.Package.purchased_at)
+
+    @cached_property
+    def package_by_id(self) -> DataLoader[uuid.UUID, m.Package | None]:
+        return self._by_id(m.Package)
+
+    @cached_property
+    def sessions_by_package_id(self) -> DataLoader[uuid.UUID, list[m.Session]]:
+        """The sessions booked from each package (their places are read from them)."""
+        return self._by_column(m.Session, m.Session.package_id, many=True, order=m.Session.created_at)
+
+    @cached_property
+    def sold_package(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:
+        """(provider_id, member_id) -> whether the member bought a package from the provider."""
+
+        async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[bool]:
+            session = await self._db()
+            P = m.Package
+            query = select(P.provider_id, P.member_id).where(tuple_(P.provider_id, P.member_id).in_(keys)).distinct()
+            found = {(row.provider_id, row.member_id) for row in (await session.execute(query)).all()}
+            return [key in found for key in keys]
+
+        return DataLoader(load_fn=load)

@@ -111,6 +111,8 @@ class Service(Base):
     modalities: Mapped[list[str]] = mapped_column(JSON)
     free_initial_consultation: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    packages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    """The package offers, [{"sessions": N, "priceCredits": P}] by N (domain/packages.py)."""
 
 
 class AvailabilityRule(Base):
@@ -237,6 +239,9 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    package_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    package_place: Mapped[int | None] = mapped_column(Integer)
+    """Which place of the package (0-based) this session takes; its price is that place's share."""
 
 
 class SlotHold(Base):
@@ -296,6 +301,8 @@ class LedgerEntry(Base):
     sponsorship_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sponsorships.id"))
     note: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    package_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    """A package's purchase (a CAPTURE straight from available credits) or refund of unused places."""
 
 
 class Note(Base):
@@ -448,3 +455,30 @@ class ClockOffset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     offset_microseconds: Mapped[int] = mapped_column(BigId)
+
+
+class Package(Base):
+    """N sessions of a service bought at once (domain/packages.py). Which places are taken is read from the
+    sessions that hold them; `refunded_places` lists the ones given back in credits."""
+
+    __tablename__ = "packages"
+    __table_args__ = (
+        CheckConstraint("sessions_total BETWEEN 2 AND 50", name="sessions_total_in_range"),
+        CheckConstraint("price_credits > 0", name="price_positive"),
+        CheckConstraint("refunded_credits >= 0 AND refunded_credits <= price_credits", name="refund_within_price"),
+        Index(None, "member_id", "purchased_at"),
+        Index(None, "provider_id", "purchased_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _pk()
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("providers.id"))
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"))
+    sessions_total: Mapped[int] = mapped_column(Integer)
+    price_credits: Mapped[int] = mapped_column(Integer)
+    fee: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_places: Mapped[list[int]] = mapped_column(JSON, default=list)
+    refunded_credits: Mapped[int] = mapped_column(Integer, default=0)
+    purchased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,8 @@ Choices where DOMAIN.md is silent:
   valid sponsorships into `available_minutes`; expiry dates are the caller's concern.
 - Every method validates first and mutates after, so a refused move changes nothing.
 - A session priced at 0 credits is funded by CREDITS and consumes no sponsored hours.
+- A package purchase is one CAPTURE straight from the available credits (`from_available`): nothing is
+  held first, so the ledger has one row for it and the balances still equal the ledger's sum.
 """
 
 from __future__ import annotations
@@ -35,10 +37,20 @@ class LedgerMove:
     credits: int = 0
     sponsored_minutes: int = 0
     note: str | None = None
+    from_available: bool = False
+    """A CAPTURE of available credits with no hold before it (a package purchase)."""
 
     def __post_init__(self) -> None:
         if self.credits < 0 or self.sponsored_minutes < 0:
             raise ValidationError("a ledger move is never negative", field="credits")
+        if self.from_available and (self.kind is not LedgerEntryKind.CAPTURE or self.sponsored_minutes):
+            raise ValidationError("only a capture of credits is taken straight from the available ones",
+                                  field="credits")
+
+    @property
+    def effect(self) -> tuple[int, int]:
+        """How this move changes (available, held), per unit."""
+        return (-1, 0) if self.from_available else _EFFECT[self.kind]
 
     @property
     def is_empty(self) -> bool:
@@ -69,9 +81,13 @@ class Funds:
     def refund(self, *, credits: int = 0, sponsored_minutes: int = 0, note: str | None = None) -> LedgerMove:
         return self.apply(LedgerMove(LedgerEntryKind.REFUND, credits, sponsored_minutes, note))
 
+    def purchase(self, *, credits: int, note: str | None = None) -> LedgerMove:
+        """Pay for a package: one CAPTURE of available credits, refused whole when they do not suffice."""
+        return self.apply(LedgerMove(LedgerEntryKind.CAPTURE, credits, 0, note, from_available=True))
+
     def apply(self, move: LedgerMove) -> LedgerMove:
         """Apply a move (one a session emitted, say); refuse it whole if a balance would go negative."""
-        to_available, to_held = _EFFECT[move.kind]
+        to_available, to_held = move.effect
         credits = (
             self.available_credits + to_available * move.credits,
             self.held_credits + to_held * move.credits,
@@ -90,7 +106,7 @@ class Funds:
         """The balances a ledger adds up to, without any check."""
         funds = cls()
         for move in moves:
-            to_available, to_held = _EFFECT[move.kind]
+            to_available, to_held = move.effect
             funds.available_credits += to_available * move.credits
             funds.held_credits += to_held * move.credits
             funds.available_minutes += to_available * move.sponsored_minutes
@@ -101,7 +117,7 @@ class Funds:
 def _refuse_negative(
     move: LedgerMove, *, credits: tuple[int, int], minutes: tuple[int, int], funds: Funds
 ) -> None:
-    if move.kind is LedgerEntryKind.HOLD and credits[0] < 0:
+    if (move.kind is LedgerEntryKind.HOLD or move.from_available) and credits[0] < 0:
         raise InsufficientFunds(
             f"{move.credits} credits are needed, {funds.available_credits} are available",
             required=move.credits,
@@ -155,3 +171,17 @@ def provider_earnings(
     rate = commission_rate if isinstance(commission_rate, Decimal) else Decimal(str(commission_rate))
     kept = Decimal(captured - refunded) / Decimal(captured)
     return (fee * (1 - rate) * kept).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def expected_earnings(
+    *, funding: Funding | None, fee: Decimal, commission_rate: Decimal | float, price_credits: int, refunded: int
+) -> Decimal | None:
+    """What completing a session would earn its provider, by the same rule as `provider_earnings`: the fee
+    minus commission (a package session's fee is its place's share), less refunds; a free consultation 0;
+    None while the funding is unknown (a proposal the member has not accepted)."""
+    if funding is None:
+        return None
+    if funding is Funding.FREE_CONSULTATION:
+        return Decimal("0.00")
+    return provider_earnings(fee=fee, commission_rate=commission_rate, captured=price_credits,
+                             refunded=min(refunded, price_credits))

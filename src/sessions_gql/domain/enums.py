@@ -79,6 +79,7 @@ class Funding(str, Enum):
     FREE_CONSULTATION = "FREE_CONSULTATION"
     SPONSORED = "SPONSORED"
     CREDITS = "CREDITS"
+    PACKAGE = "PACKAGE"
 
 
 class Party(str, Enum):

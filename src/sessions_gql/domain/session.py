@@ -130,6 +130,8 @@ class Session(ReschedulePhase, MeetingPhase):
             created_by=actor.role,
             created_at=now,
             member_note=terms.member_note,
+            package_id=terms.package_id,
+            package_place=terms.package_place,
         )
 
     def allowed_actions(self, *, actor: Actor, now: datetime, policy: BookingPolicy) -> list[SessionAction]:

@@ -101,6 +101,8 @@ def _refuse(
 def _held_words(session: SessionState) -> str | None:
     if session.credits_at_stake == 0:
         return None
+    if session.funding is Funding.PACKAGE:
+        return f"this session's place in the package (worth {session.credits_at_stake} credits)"
     if session.funding is Funding.SPONSORED:
         return f"the {session.held_sponsored_minutes} sponsored minutes held for this session"
     return f"the {session.held_credits} credits held for this session"

@@ -152,6 +152,7 @@ class ReschedulePhase(SessionState):
         if self.status is S.DECLINED:
             self.decline_reason, self.decline_note = None, None
             self.funding, self.payment_status = None, PaymentStatus.NONE
+            self.package_id = self.package_place = None  # a new offer is paid anew, not from the package
         self._set_time(starts_at=starts_at, ends_at=ends_at)
         event = self._move_to(
             S.AWAITING_APPROVAL,

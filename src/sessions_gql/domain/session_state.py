@@ -12,6 +12,10 @@ Money conventions (DOMAIN.md is silent on them):
   same price units; the ledger moves carry wallet units.
 - A free consultation moves nothing and earns nothing; a 0-credit session records its FUNDS_*
   timeline events but no ledger move (an empty move is never emitted).
+- A PACKAGE session's price is its place's share of the package (paid at purchase): it holds
+  nothing in the wallet (HELD means the place is taken), so holding, returning and capturing
+  move no ledger entry, only the place (domain/packages.py); a refund of a used place gives
+  credits back to the wallet like a CREDITS one.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sessions_gql.domain.actors import Actor, other_party
-from sessions_gql.domain.credits import LedgerMove, provider_earnings
+from sessions_gql.domain.credits import LedgerMove, expected_earnings, provider_earnings
 from sessions_gql.domain.enums import (
     OPEN_STATUSES,
     DeclineReason,
@@ -38,6 +42,7 @@ from sessions_gql.domain.enums import (
 )
 from sessions_gql.domain.errors import Forbidden, Interval, InvalidTransition
 from sessions_gql.domain.events import DomainEvent, FundsMoved, PartyNotified, TimelineRecorded
+from sessions_gql.domain.packages import holds_place
 from sessions_gql.domain.policy import DEFAULT_POLICY, BookingPolicy
 from sessions_gql.domain.session_values import Approvals, Cancellation, Proposal
 
@@ -91,6 +96,8 @@ class SessionState:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     version: int = 1
+    package_id: UUID | None = None
+    package_place: int | None = None
 
     @property
     def duration_minutes(self) -> int:
@@ -126,6 +133,17 @@ class SessionState:
             captured=self.captured_credits,
             refunded=self.refunded_credits,
         )
+
+    @property
+    def expected_earnings(self) -> Decimal | None:
+        """What the provider earns if the session completes; None until the member's funding is known."""
+        return expected_earnings(funding=self.funding, fee=self.fee, commission_rate=self.commission_rate,
+                                 price_credits=self.price_credits, refunded=self.refunded_credits)
+
+    @property
+    def holds_package_place(self) -> bool:
+        """The session holds its package place (open) or used it up; a returned one gave it back."""
+        return holds_place(funding=self.funding, payment_status=self.payment_status, place=self.package_place)
 
     def held_intervals(self) -> list[tuple[str, Interval]]:
         """Held slots: "session" while the status holds one, "proposal" for a pending new time."""
@@ -204,7 +222,8 @@ class SessionState:
         if funding is Funding.FREE_CONSULTATION:
             return []
         sponsored = funding is Funding.SPONSORED
-        self.held_credits = 0 if sponsored else self.price_credits
+        wallet_free = sponsored or funding is Funding.PACKAGE  # a package place was paid for at purchase
+        self.held_credits = 0 if wallet_free else self.price_credits
         self.held_sponsored_minutes = self.duration_minutes if sponsored else 0
         self.payment_status = PaymentStatus.HELD
         move = LedgerMove(LedgerEntryKind.HOLD, self.held_credits, self.held_sponsored_minutes)
@@ -236,7 +255,7 @@ class SessionState:
     def _refund_funds(self, credits: int, actor: Actor | None, note: str | None = None) -> list[DomainEvent]:
         refunded = self.refunded_credits + credits
         minutes_total = self.captured_sponsored_minutes * refunded // self.captured_credits
-        wallet_credits = credits if self.funding is Funding.CREDITS else 0
+        wallet_credits = credits if self.funding in (Funding.CREDITS, Funding.PACKAGE) else 0
         move = LedgerMove(
             LedgerEntryKind.REFUND, wallet_credits, minutes_total - self.refunded_sponsored_minutes, note
         )

@@ -68,6 +68,8 @@ class SessionTerms:
     skill: str | None = None
     location: str | None = None
     member_note: str | None = None
+    package_id: UUID | None = None
+    package_place: int | None = None
 
     def validate(self, *, now: datetime) -> None:
         validate_slot(starts_at=self.starts_at, duration_minutes=self.duration_minutes, now=now)

@@ -57,6 +57,7 @@ async def request_session(info: Info, input: t.RequestSessionInput) -> t.Session
             duration_minutes=input.duration_minutes, member_note=input.member_note,
             member_id=ids.maybe_uuid(input.member_id, "Member", field="memberId"), location=input.location,
             idempotency_key=input.idempotency_key,
+            package_id=ids.maybe_uuid(input.package_id, "Package", field="packageId"),
         )
         return await booking.request_session(info.context.deps, viewer=info.context.viewer, command=command)
 

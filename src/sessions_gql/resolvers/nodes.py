@@ -14,6 +14,7 @@ import strawberry
 from sessions_gql.db import models as m
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers import messaging as messaging_r
+from sessions_gql.resolvers import packages as packages_r
 from sessions_gql.resolvers import people as people_r
 from sessions_gql.resolvers import sessions as sessions_r
 from sessions_gql.schema import availability as availability_t
@@ -83,6 +84,7 @@ NODE_LOADERS: dict[str, Callable[[Info, strawberry.ID], Awaitable[Any]]] = {
     "Conversation": messaging_r.conversation,
     "Message": messaging_r.message_node,
     "Notification": messaging_r.notification_node,
+    "Package": packages_r.package,
 }
 """Every type that implements Node, by its name in global ids."""
 

@@ -11,6 +11,7 @@ import strawberry
 from sessions_gql.context import Unauthenticated
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.packages import Offer
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size, search_text
 from sessions_gql.resolvers.errors import result_or_error
@@ -18,6 +19,7 @@ from sessions_gql.schema import people as t
 from sessions_gql.schema.common import BasicError, page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import Modality, ProviderVisibility
+from sessions_gql.schema.packages import PackageOfferInput
 from sessions_gql.services import calendar, catalog, people, people_queries, visibility, wallet
 
 # ------------------------------------------------------------------ results
@@ -90,6 +92,7 @@ class ServiceInput:
     free_initial_consultation: bool
     service_id: strawberry.ID | None = None
     provider_id: strawberry.ID | None = None
+    packages: list[PackageOfferInput] | None = None
 
 
 # ------------------------------------------------------------------ loading
@@ -273,6 +276,8 @@ async def save_service(info: Info, input: ServiceInput) -> ServiceResult:
             modalities=list(input.modalities), free_initial_consultation=input.free_initial_consultation,
             service_id=ids.maybe_uuid(input.service_id, "Service", field="serviceId"),
             provider_id=ids.maybe_uuid(input.provider_id, "Provider", field="providerId"),
+            packages=None if input.packages is None else [
+                Offer(sessions=offer.sessions, price_credits=offer.price_credits) for offer in input.packages],
         )
         service_id = await catalog.save_service(info.context.deps, viewer=info.context.viewer, draft=draft)
         info.context.reset_loaders()

@@ -17,8 +17,8 @@ from sessions_gql.schema.context import Info
 from sessions_gql.services import notes_queries, session_queries
 
 
-def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provider_id: uuid.UUID | None
-           ) -> session_queries.SessionQuery:
+def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provider_id: uuid.UUID | None,
+           package_id: uuid.UUID | None = None) -> session_queries.SessionQuery:
     wanted = filter or t.SessionFilter()
     if wanted.starts_after and wanted.starts_before and wanted.starts_before <= wanted.starts_after:
         raise ValidationError("startsBefore must be after startsAfter", field="filter.startsBefore")
@@ -29,6 +29,7 @@ def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provi
         provider_id=provider_id or ids.maybe_uuid(wanted.provider_id, "Provider", field="filter.providerId"),
         starts_after=wanted.starts_after,
         starts_before=wanted.starts_before,
+        package_id=package_id,
     )
 
 
@@ -53,11 +54,12 @@ async def sessions_connection(
     filter: t.SessionFilter | None,
     member_id: uuid.UUID | None = None,
     provider_id: uuid.UUID | None = None,
+    package_id: uuid.UUID | None = None,
 ) -> t.SessionConnection:
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)
     page = await session_queries.sessions_page(
         await info.context.db(), viewer=info.context.viewer,
-        query=_query(filter, member_id=member_id, provider_id=provider_id),
+        query=_query(filter, member_id=member_id, provider_id=provider_id, package_id=package_id),
         now=info.context.deps.clock.now(), first=size, after=_after(after), count=selects(info, "totalCount"),
     )
     loader = info.context.loaders.session_by_id

@@ -19,6 +19,7 @@ from sessions_gql.services import visibility
 
 if TYPE_CHECKING:
     from sessions_gql.schema.availability import Availability
+    from sessions_gql.schema.packages import Package
     from sessions_gql.schema.preferences import EmailPreference
     from sessions_gql.schema.sessions import Note, Session, SessionConnection, SessionFilter
 
@@ -28,6 +29,7 @@ FilterLazy = Annotated["SessionFilter", strawberry.lazy("sessions_gql.schema.ses
 NoteLazy = Annotated["Note", strawberry.lazy("sessions_gql.schema.sessions")]
 AvailabilityLazy = Annotated["Availability", strawberry.lazy("sessions_gql.schema.availability")]
 EmailPreferenceLazy = Annotated["EmailPreference", strawberry.lazy("sessions_gql.schema.preferences")]
+PackageLazy = Annotated["Package", strawberry.lazy("sessions_gql.schema.packages")]
 
 
 def money(amount: Decimal, currency: str) -> Money:
@@ -201,6 +203,19 @@ class Member(Node):
 
         return await sessions_connection(info, first=first, after=after, filter=filter, member_id=self.row.id)
 
+    @resolver_field(description="The member themself and admins see all; a provider the ones bought from them.")
+    async def packages(self, info: Info) -> list[PackageLazy]:
+        from sessions_gql.schema.packages import Package
+
+        rows = await info.context.loaders.packages_by_member_id.load(self.row.id)
+        return [Package.of(row) for row in rows if visibility.sees_package(info.context.viewer, row)]
+
+
+@strawberry.type
+class PackageOffer:
+    sessions: int
+    price_credits: int
+
 
 @strawberry.type
 class Service(Node):
@@ -225,6 +240,11 @@ class Service(Node):
         row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
         assert row is not None
         return Provider.of(row)
+
+    @resolver_field(description="Bundles a member can buy and book later, by their number of sessions.")
+    def packages(self) -> list[PackageOffer]:
+        return [PackageOffer(sessions=int(offer["sessions"]), price_credits=int(offer["priceCredits"]))
+                for offer in self.row.packages or []]
 
 
 @strawberry.type

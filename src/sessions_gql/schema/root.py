@@ -10,6 +10,7 @@ from sessions_gql.resolvers import availability as availability_r
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers import lifecycle as lifecycle_r
 from sessions_gql.resolvers import messaging as messaging_r
+from sessions_gql.resolvers import packages as packages_r
 from sessions_gql.resolvers import people as people_r
 from sessions_gql.resolvers import preferences as preferences_r
 from sessions_gql.resolvers import sessions as sessions_r
@@ -60,6 +61,11 @@ class Mutation:
     remove_availability_override = strawberry.mutation(resolver=availability_r.remove_availability_override)
     import_busy_times = strawberry.mutation(resolver=availability_r.import_busy_times)
     rotate_calendar_feed = strawberry.mutation(resolver=people_r.rotate_calendar_feed)
+    purchase_package = strawberry.mutation(resolver=packages_r.purchase_package)
+    refund_package = strawberry.mutation(
+        resolver=packages_r.refund_package,
+        description="The provider (own packages) or an admin refunds unused places of a package in credits.",
+    )
     request_session = strawberry.mutation(resolver=lifecycle_r.request_session)
     propose_session = strawberry.mutation(resolver=lifecycle_r.propose_session)
     confirm_session = strawberry.mutation(resolver=lifecycle_r.confirm_session)

@@ -43,6 +43,7 @@ class RequestSessionInput:
     member_id: strawberry.ID | None = None
     location: str | None = None
     idempotency_key: str | None = None
+    package_id: strawberry.ID | None = None
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import Private
 
 from sessions_gql.db import models as m
+from sessions_gql.domain.credits import expected_earnings
 from sessions_gql.domain.enums import Modality as ModalityEnum
 from sessions_gql.domain.enums import Party as PartyEnum
 from sessions_gql.domain.enums import PresenceState as PresenceEnum
@@ -37,8 +38,10 @@ from sessions_gql.services import visibility
 
 if TYPE_CHECKING:
     from sessions_gql.schema.messaging import Conversation
+    from sessions_gql.schema.packages import Package
 
 ConversationLazy = Annotated["Conversation", strawberry.lazy("sessions_gql.schema.messaging")]
+PackageLazy = Annotated["Package", strawberry.lazy("sessions_gql.schema.packages")]
 VIDEO_VISIBLE_BEFORE = timedelta(minutes=15)
 
 
@@ -240,6 +243,25 @@ class Session(Node):
         if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
             return None
         return money(self.row.provider_earnings, self.row.currency)
+
+    @resolver_field(description="The provider and admins: what completing it would earn (the fee minus commission, "
+                                "a package session's share, 0 for a free consultation; null until funded).")
+    def expected_earnings(self, info: Info) -> Money | None:
+        row = self.row
+        if not visibility.is_provider_or_admin(info.context.viewer, row.provider_id):
+            return None
+        amount = expected_earnings(funding=row.funding, fee=row.fee, commission_rate=row.commission_rate,
+                                   price_credits=row.price_credits, refunded=row.refunded_credits)
+        return money(amount, row.currency) if amount is not None else None
+
+    @resolver_field(description="The package this session was booked from (funding PACKAGE).")
+    async def package(self, info: Info) -> PackageLazy | None:
+        from sessions_gql.schema.packages import Package
+
+        if self.row.package_id is None:
+            return None
+        row = await info.context.loaders.package_by_id.load(self.row.package_id)
+        return Package.of(row) if row is not None and visibility.sees_package(info.context.viewer, row) else None
 
     @strawberry.field
     def approvals(self) -> Approvals:

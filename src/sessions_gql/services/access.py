@@ -24,3 +24,16 @@ def acting_provider(viewer: Viewer, provider_id: uuid.UUID | None) -> uuid.UUID:
             raise Forbidden("providers may only change their own profile", field="providerId")
         return viewer.provider_id
     raise Forbidden("only providers and admins may do this")
+
+
+def acting_member(viewer: Viewer, member_id: uuid.UUID | None, *, what: str = "request a session") -> uuid.UUID:
+    """The member a member-or-admin mutation acts for: the viewer themself, or the one an admin names."""
+    if viewer.is_admin:
+        if member_id is None:
+            raise ValidationError("admins must name the member", field="memberId")
+        return member_id
+    if viewer.member_id is None:
+        raise Forbidden(f"only members, or admins for them, may {what}")
+    if member_id is not None and member_id != viewer.member_id:
+        raise Forbidden("members book for themselves", field="memberId")
+    return viewer.member_id

@@ -14,10 +14,9 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import Modality, ProviderVisibility
+from sessions_gql.domain.enums import Funding, Modality, ProviderVisibility
 from sessions_gql.domain.errors import (
     DomainError,
-    Forbidden,
     Interval,
     NotFound,
     ProviderUnavailable,
@@ -29,8 +28,8 @@ from sessions_gql.domain.errors import (
 from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import SessionTerms
-from sessions_gql.services import availability, funding, lifecycle
-from sessions_gql.services.access import acting_provider
+from sessions_gql.services import availability, funding, lifecycle, packages
+from sessions_gql.services.access import acting_member, acting_provider
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import actor_of
 
@@ -47,6 +46,7 @@ class RequestSession:
     member_id: uuid.UUID | None = None
     location: str | None = None
     idempotency_key: str | None = None
+    package_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -103,20 +103,8 @@ async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interv
         raise BOOKABILITY[reason]()
 
 
-def _member_of(viewer: Viewer, member_id: uuid.UUID | None) -> uuid.UUID:
-    if viewer.is_admin:
-        if member_id is None:
-            raise ValidationError("admins must name the member", field="memberId")
-        return member_id
-    if viewer.member_id is None:
-        raise Forbidden("only members, or admins for them, may request a session")
-    if member_id is not None and member_id != viewer.member_id:
-        raise Forbidden("members book for themselves", field="memberId")
-    return viewer.member_id
-
-
 async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession) -> uuid.UUID:
-    member_id = _member_of(viewer, command.member_id)
+    member_id = acting_member(viewer, command.member_id)
     note = v.text(command.member_note, field="memberNote", max_length=2000, required=False)
     location = v.text(command.location, field="location", max_length=500, required=False)
 
@@ -132,14 +120,23 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
         if command.starts_at <= now:
             raise ValidationError("the start must be in the future", field="startsAt")
         await check_bookable(uow, provider, interval, now)
-        price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
-        chosen, sponsorship_id = await funding.fund(uow, member=member, provider_id=provider.id, service=service,
-                                                    duration_minutes=duration, price_credits=price, now=now)
+        place = None
+        if command.package_id is not None:  # paid at purchase: the place's share, nothing more held
+            place = await packages.book_place(uow, package_id=command.package_id, member_id=member_id,
+                                              service=service, duration_minutes=duration, now=now)
+            price, fee, chosen, sponsorship_id = place.credits, place.fee, Funding.PACKAGE, None
+        else:
+            price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
+            fee = _scaled(service.fee, service, duration)
+            chosen, sponsorship_id = await funding.fund(uow, member=member, provider_id=provider.id,
+                                                        service=service, duration_minutes=duration,
+                                                        price_credits=price, now=now)
         terms = SessionTerms(member_id=member_id, provider_id=provider.id, service_id=service.id,
                              modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
-                             price_credits=price, fee=_scaled(service.fee, service, duration),
-                             currency=service.currency, commission_rate=provider.commission_rate,
-                             skill=command.skill, location=location, member_note=note)
+                             price_credits=price, fee=fee, currency=service.currency,
+                             commission_rate=provider.commission_rate, skill=command.skill, location=location,
+                             member_note=note, package_id=place.package_id if place else None,
+                             package_place=place.place if place else None)
         session, events = Session.request(session_id=uuid7(), terms=terms, actor=actor_of(viewer), funding=chosen,
                                           now=now, policy=deps.policy)
         return session, events, sponsorship_id
@@ -147,7 +144,7 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
     payload = {"provider": str(command.provider_id), "service": str(command.service_id),
                "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
                "modality": command.modality.value, "skill": command.skill, "note": note, "member": str(member_id),
-               "location": location}
+               "location": location, **({"package": str(command.package_id)} if command.package_id else {})}
     return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
                                   operation="requestSession", payload=payload, build=build)
 

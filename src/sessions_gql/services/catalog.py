@@ -11,8 +11,10 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import Modality
 from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.packages import Offer, validate_offers
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.packages import offers_of, stored_offers
 
 MAX_SKILLS = 20
 
@@ -29,6 +31,8 @@ class ServiceDraft:
     free_initial_consultation: bool
     service_id: uuid.UUID | None = None
     provider_id: uuid.UUID | None = None
+    packages: list[Offer] | None = None
+    """None keeps a service's offers as they are (none for a new one); [] withdraws them."""
 
 
 def _skills(values: list[str]) -> list[str]:
@@ -59,6 +63,8 @@ def _apply(service: m.Service, draft: ServiceDraft) -> None:
     service.currency = v.currency(draft.currency)
     service.modalities = _modalities(draft.modalities)
     service.free_initial_consultation = draft.free_initial_consultation
+    offers = offers_of(service) if draft.packages is None else draft.packages
+    service.packages = stored_offers(validate_offers(offers, service_price_credits=service.price_credits))
 
 
 async def save_service(deps: Deps, *, viewer: Viewer, draft: ServiceDraft) -> uuid.UUID:

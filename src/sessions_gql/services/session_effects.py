@@ -13,11 +13,11 @@ from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import events as ev
 from sessions_gql.domain.actors import Actor
-from sessions_gql.domain.enums import LedgerEntryKind, Party, ProviderVisibility, TimelineEventType
+from sessions_gql.domain.enums import Funding, LedgerEntryKind, Party, ProviderVisibility, TimelineEventType
 from sessions_gql.domain.errors import InsufficientFunds, Interval, ScheduleConflict, SlotUnavailable
 from sessions_gql.domain.reliability import ProviderReliability
 from sessions_gql.domain.session import Session
-from sessions_gql.services import notify
+from sessions_gql.services import notify, wallet
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import write_back
 
@@ -71,25 +71,15 @@ def _timeline(uow: UnitOfWork, row: m.Session, event: ev.TimelineRecorded, now: 
 
 async def _move_funds(uow: UnitOfWork, row: m.Session, member: m.Member, event: ev.FundsMoved,
                       now: datetime) -> None:
-    move, kind = event.move, event.move.kind
-    if move.credits:
-        if kind is LedgerEntryKind.HOLD and member.available_credits < move.credits:
-            raise InsufficientFunds(f"{move.credits} credits are needed and {member.available_credits} are available",
-                                    required=move.credits, available=member.available_credits)
-        available, held = {
-            LedgerEntryKind.HOLD: (-move.credits, move.credits),
-            LedgerEntryKind.RELEASE: (move.credits, -move.credits),
-            LedgerEntryKind.CAPTURE: (0, -move.credits),
-            LedgerEntryKind.REFUND: (move.credits, 0),
-        }[kind]
-        member.available_credits += available
-        member.held_credits += held
+    """The one place a session's outcome moves money: the wallet's credits by `wallet.record` (the `Funds` rule),
+    a sponsorship's minutes here. A PACKAGE session's hold, return and capture move nothing (its place is the
+    session's own state, domain/packages.py); a refund of its credits is tied to the package as well."""
+    move = event.move
     if move.sponsored_minutes:
-        await _move_minutes(uow, row, kind, move.sponsored_minutes)
-    uow.session.add(m.LedgerEntry(member_id=member.id, kind=kind, credits=move.credits,
-                                  sponsored_minutes=move.sponsored_minutes, session_id=row.id,
-                                  sponsorship_id=row.sponsorship_id if move.sponsored_minutes else None,
-                                  note=move.note, at=now))
+        await _move_minutes(uow, row, move.kind, move.sponsored_minutes)
+    wallet.record(uow, member, move, now=now, session_id=row.id,
+                  sponsorship_id=row.sponsorship_id if move.sponsored_minutes else None,
+                  package_id=row.package_id if event.funding is Funding.PACKAGE else None)
 
 
 async def _move_minutes(uow: UnitOfWork, row: m.Session, kind: LedgerEntryKind, minutes: int) -> None:

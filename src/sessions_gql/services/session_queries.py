@@ -33,6 +33,7 @@ class SessionQuery:
     provider_id: uuid.UUID | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
+    package_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> li
         conditions.append(S.starts_at >= query.starts_after)
     if query.starts_before is not None:
         conditions.append(S.starts_at < query.starts_before)
+    if query.package_id is not None:
+        conditions.append(S.package_id == query.package_id)
     return conditions
 
 

@@ -20,6 +20,7 @@ COPIED = (
     "captured_credits", "captured_sponsored_minutes", "refunded_credits", "refunded_sponsored_minutes",
     "decline_reason", "decline_note", "no_show_party", "member_joined_at", "member_late_minutes",
     "provider_joined_at", "member_present", "provider_present", "started_at", "ended_at", "version",
+    "package_id", "package_place",
 )
 
 

@@ -13,6 +13,7 @@ from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.policy import BookingPolicy
 from sessions_gql.domain.session import Session
 from sessions_gql.services import notify, outbox
+from sessions_gql.services import packages as _packages  # noqa: F401  (registers the package expiry job)
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.lifecycle import Step, transition_in
 from sessions_gql.services.scheduler import job_handler

@@ -13,8 +13,11 @@ from sessions_gql.domain.enums import ProviderVisibility
 
 
 async def can_see_member(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
-    """Themself, admins, and providers who share a session (past or future) with the member."""
-    return await _self_admin_or_pair(viewer, member_id, loaders.shares_session)
+    """Themself, admins, and providers who share a session (past or future) with the member, or sold them a
+    package (its sessions are theirs to come)."""
+    if await _self_admin_or_pair(viewer, member_id, loaders.shares_session):
+        return True
+    return viewer.provider_id is not None and await loaders.sold_package.load((viewer.provider_id, member_id))
 
 
 async def sees_contact_details(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
@@ -50,3 +53,8 @@ def can_see_provider(viewer: Viewer, provider: m.Provider) -> bool:
     if provider.visibility is not ProviderVisibility.DEACTIVATED:
         return True
     return is_provider_or_admin(viewer, provider.id)
+
+
+def sees_package(viewer: Viewer, package: m.Package) -> bool:
+    """The member who bought it, the provider it was bought from, admins."""
+    return viewer.is_admin or viewer.member_id == package.member_id or viewer.provider_id == package.provider_id

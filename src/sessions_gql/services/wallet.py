@@ -11,6 +11,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import validation as v
+from sessions_gql.domain.credits import Funds, LedgerMove
 from sessions_gql.domain.enums import LedgerEntryKind
 from sessions_gql.domain.errors import NotFound, ValidationError
 from sessions_gql.services.access import require_admin
@@ -36,6 +37,28 @@ class GrantSponsorship:
     valid_until: datetime | None = None
 
 
+def record(uow: UnitOfWork, member: m.Member, move: LedgerMove, *, now: datetime,
+           session_id: uuid.UUID | None = None, sponsorship_id: uuid.UUID | None = None,
+           package_id: uuid.UUID | None = None) -> m.LedgerEntry:
+    """Apply a move to the member's credit balances by the one money rule (`Funds`: refused whole when a balance
+    would go negative) and write its ledger row. Sponsored minutes are the sponsorship's (session_effects)."""
+    funds = Funds(available_credits=member.available_credits, held_credits=member.held_credits)
+    funds.apply(LedgerMove(move.kind, move.credits, 0, move.note, from_available=move.from_available))
+    member.available_credits, member.held_credits = funds.available_credits, funds.held_credits
+    entry = m.LedgerEntry(member_id=member.id, kind=move.kind, credits=move.credits,
+                          sponsored_minutes=move.sponsored_minutes, session_id=session_id,
+                          sponsorship_id=sponsorship_id, package_id=package_id, note=move.note, at=now)
+    uow.session.add(entry)
+    return entry
+
+
+def move_of(entry: m.LedgerEntry) -> LedgerMove:
+    """A ledger row as the move it recorded: a CAPTURE tied to a package and no session was a purchase, taken
+    straight from the available credits."""
+    direct = entry.kind is LedgerEntryKind.CAPTURE and entry.session_id is None and entry.package_id is not None
+    return LedgerMove(entry.kind, entry.credits, entry.sponsored_minutes, entry.note, from_available=direct)
+
+
 async def _member_for_update(uow: UnitOfWork, member_id: uuid.UUID) -> m.Member:
     member = await uow.session.get(m.Member, member_id, with_for_update=True)
     if member is None:
@@ -53,9 +76,7 @@ async def grant_credits(deps: Deps, *, viewer: Viewer, command: GrantCredits) ->
         member = await _member_for_update(uow, command.member_id)
         if member.available_credits + credits > v.MAX_CREDITS:
             raise ValidationError(f"a wallet holds at most {v.MAX_CREDITS} credits", field="credits")
-        member.available_credits += credits
-        uow.session.add(m.LedgerEntry(member_id=member.id, kind=LedgerEntryKind.GRANT, credits=credits,
-                                      sponsored_minutes=0, note=note, at=now))
+        record(uow, member, LedgerMove(LedgerEntryKind.GRANT, credits, note=note), now=now)
         return {"member_id": str(member.id)}
 
     result = await run_once(
