@@ -8,7 +8,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, false, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
@@ -67,7 +80,22 @@ async def providers_page(
     modality: Modality | None,
     search: str | None,
 ) -> Page:
-    """The providers a member may find (ACTIVE ones), in `order`, after the key `after`.
+    """The providers a member may find (ACTIVE ones), in `order`, after the key `after`."""
+    query = providers_query(first=first, order=order, after=after, skill=skill, modality=modality, search=search)
+    rows = list((await db.scalars(query)).all())
+    return Page(rows=rows[:first], has_next=len(rows) > first)
+
+
+def providers_query(
+    *,
+    first: int,
+    order: ProviderOrder,
+    after: ProviderKey | None,
+    skill: str | None,
+    modality: Modality | None,
+    search: str | None,
+) -> Select[m.Provider]:
+    """The statement of `providers_page` (one row more than a page); bench/providers.py explains it.
 
     `skill` is part of a skill name, `search` part of the name, bio, a skill or a service name; any case, and
     `%`, `_` and `\\` in them are literal."""
@@ -82,18 +110,21 @@ async def providers_page(
     if offered:
         conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
     if search:
+        # one branch per indexed expression, so that PostgreSQL answers each from its trigram index
         pattern = func.lower(literal(_like(search), String))
-        services = [_contains(Svc.name, pattern), _skill_contains(search)]
         bio = func.coalesce(P.bio, literal_column("''"))  # literal: the same expression as the trigram index
-        conditions.append(or_(_contains(P.display_name, pattern), _contains(bio, pattern),
-                              P.id.in_(select(Svc.provider_id).where(or_(*services)))))
+        matching = union(
+            select(P.id).where(_contains(P.display_name, pattern)),
+            select(P.id).where(_contains(bio, pattern)),
+            select(Svc.provider_id).where(_contains(Svc.name, pattern)),
+            select(Svc.provider_id).where(_skill_contains(search)),
+        )
+        conditions.append(P.id.in_(matching))
     columns = provider_sort_columns(order)
     if after is not None:
         conditions.append(tuple_(*columns) > tuple_(*(literal(value, column.type)
                                                       for value, column in zip(after, columns, strict=True))))
-    query = select(P).where(*conditions).order_by(*columns).limit(first + 1)
-    rows = list((await db.scalars(query)).all())
-    return Page(rows=rows[:first], has_next=len(rows) > first)
+    return select(P).where(*conditions).order_by(*columns).limit(first + 1)
 
 
 def _skill_contains(fragment: str) -> ColumnElement[bool]:
