@@ -33,6 +33,11 @@ CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentSta
 
 
 def _like(text: str) -> str:
+    return _pattern(text.lower())
+
+
+def _pattern(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, with `%`, `_` and the escape character `\\` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -106,12 +111,12 @@ def providers_query(
     if skill:
         offered.append(_skill_contains(skill))
     if modality is not None:
-        offered.append(cast(Svc.modalities, String).like(_like(json.dumps(modality.value)).upper(), escape="\\"))
+        offered.append(cast(Svc.modalities, String).like(_pattern(json.dumps(modality.value)), escape="\\"))
     if offered:
         conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
     if search:
         # one branch per indexed expression, so that PostgreSQL answers each from its trigram index
-        pattern = func.lower(literal(_like(search), String))
+        pattern = func.lower(literal(_pattern(search), String))
         bio = func.coalesce(P.bio, literal_column("''"))  # literal: the same expression as the trigram index
         matching = union(
             select(P.id).where(_contains(P.display_name, pattern)),
@@ -132,7 +137,7 @@ def _skill_contains(fragment: str) -> ColumnElement[bool]:
     it matches no skill)."""
     if m.SKILLS_SEPARATOR in fragment:
         return false()
-    return _contains(m.Service.skills_text, func.lower(literal(_like(fragment), String)))
+    return _contains(m.Service.skills_text, func.lower(literal(_pattern(fragment), String)))
 
 
 async def earnings(
