@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import event as orm_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sessions_gql.db.base import Base as Base  # re-exported: the migrations' env takes the metadata from here
@@ -469,7 +470,12 @@ SKILLS_SEPARATOR = "\n"
 
 
 @orm_event.listens_for(Service, "before_insert")
-@orm_event.listens_for(Service, "before_update")
-def _keep_skills_text(_mapper: Any, _connection: Any, target: Service) -> None:
+def _skills_text_of_new(_mapper: Any, _connection: Any, target: Service) -> None:
     target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])
+
+
+@orm_event.listens_for(Service, "before_update")
+def _skills_text_of_changed(_mapper: Any, _connection: Any, target: Service) -> None:
+    if sa_inspect(target).attrs.skills.history.has_changes():  # `skills` is assigned whole (catalog._apply)
+        target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])
 
