@@ -478,4 +478,3 @@ def _skills_text_of_new(_mapper: Any, _connection: Any, target: Service) -> None
 def _skills_text_of_changed(_mapper: Any, _connection: Any, target: Service) -> None:
     if sa_inspect(target).attrs.skills.history.has_changes():  # `skills` is assigned whole (catalog._apply)
         target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])
-
