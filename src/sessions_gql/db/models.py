@@ -25,11 +25,14 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy import event as orm_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sessions_gql.db.base import Base as Base  # re-exported: the migrations' env takes the metadata from here
 from sessions_gql.db.types import BigId, UTCDateTime, uuid7
 from sessions_gql.domain import enums as e
+from sessions_gql.domain.reliability import RANK_UNMEASURED
 
 
 def _enum(cls: type[Any]) -> Enum:
@@ -90,6 +93,9 @@ class Provider(Base):
     late_responses: Mapped[int] = mapped_column(Integer, default=0)
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # ranking: the average response as a sort key, kept with the figures it comes from (domain/reliability.py)
+    rank_response_seconds: Mapped[int] = mapped_column(Integer, default=RANK_UNMEASURED,
+                                                       server_default=str(RANK_UNMEASURED))
 
 
 class Service(Base):
@@ -113,6 +119,8 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     packages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     """The package offers, [{"sessions": N, "priceCredits": P}] by N (domain/packages.py)."""
+    # search: the skills one a line, kept from `skills` on every write (the listener at the end of this file)
+    skills_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class AvailabilityRule(Base):
@@ -482,3 +490,23 @@ class Package(Base):
     refunded_credits: Mapped[int] = mapped_column(Integer, default=0)
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+# ------------------------------------------------------------------ find a provider (ranking and search)
+
+# RECOMMENDED order for members: one index range scan per page (people_queries.providers_page). The pg_trgm
+# indexes that serve the search exist on PostgreSQL only and are made by migration 0006, not from here.
+Index("ix_providers_ranking", Provider.visibility, Provider.flagged, Provider.late_responses,
+      Provider.rank_response_seconds, Provider.display_name, Provider.id)
+
+
+SKILLS_SEPARATOR = "\n"
+
+
+@orm_event.listens_for(Service, "before_insert")
+def _skills_text_of_new(_mapper: Any, _connection: Any, target: Service) -> None:
+    target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])
+
+
+@orm_event.listens_for(Service, "before_update")
+def _skills_text_of_changed(_mapper: Any, _connection: Any, target: Service) -> None:
+    if sa_inspect(target).attrs.skills.history.has_changes():  # `skills` is assigned whole (catalog._apply)
+        target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])

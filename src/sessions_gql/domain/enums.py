@@ -206,3 +206,10 @@ class EmailStatus(str, Enum):
     SENT = "SENT"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+
+
+class ProviderOrder(str, Enum):
+    """How `providers` lists: RECOMMENDED (what "find a provider" shows, DOMAIN.md "Ranking") or by NAME."""
+
+    RECOMMENDED = "RECOMMENDED"
+    NAME = "NAME"

@@ -12,6 +12,7 @@ Choices where DOMAIN.md is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.events import (
@@ -64,3 +65,16 @@ class ProviderReliability:
         self.response_count += 1
         self.response_minutes_total += minutes
         self.late_responses += int(minutes > policy.response_target.total_seconds() / 60)
+
+
+RANK_UNMEASURED = 2**31 - 1
+"""The ranking key of a provider who has not answered a request yet: after every measured average (DECISIONS)."""
+
+
+def rank_response_seconds(response_count: int, response_minutes_total: float | Decimal) -> int:
+    """The average response in whole seconds (half up), the key `providers(orderBy: RECOMMENDED)` sorts on after
+    the flag and the late responses; providers without a response yet sort after all measured ones."""
+    if response_count <= 0:
+        return RANK_UNMEASURED
+    seconds = (Decimal(str(response_minutes_total)) * 60 / response_count).quantize(Decimal(1), ROUND_HALF_UP)
+    return min(int(seconds), RANK_UNMEASURED - 1)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from typing import Any
 
+from sessions_gql.domain.enums import ProviderOrder
 from sessions_gql.domain.errors import ValidationError
 
 MAX_CURSOR_CHARS = 1024
@@ -20,6 +22,13 @@ def encode_cursor(*values: Any) -> str:
 
 
 def decode_cursor(cursor: str, *, parts: int, field: str = "after") -> list[str]:
+    values = _decode_strings(cursor, field=field)
+    if len(values) != parts:
+        raise ValidationError("that cursor is not one this API gave out", field=field)
+    return values
+
+
+def _decode_strings(cursor: str, *, field: str) -> list[str]:
     try:
         if len(cursor) > MAX_CURSOR_CHARS:
             raise ValueError(cursor)
@@ -27,9 +36,39 @@ def decode_cursor(cursor: str, *, parts: int, field: str = "after") -> list[str]
         values = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise ValidationError("that cursor is not one this API gave out", field=field) from None
-    if not isinstance(values, list) or len(values) != parts or not all(isinstance(v, str) for v in values):
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ValidationError("that cursor is not one this API gave out", field=field)
     return values
+
+
+_ORDER_TAGS = {ProviderOrder.RECOMMENDED: "R", ProviderOrder.NAME: "N"}
+_MAX_KEY_INT = 2**31 - 1
+
+
+def provider_cursor(order: ProviderOrder, key: tuple[Any, ...]) -> str:
+    """A `providers` cursor: the order it belongs to, then the sort key of the row (flags as 0/1)."""
+    return encode_cursor(_ORDER_TAGS[order], *(int(v) if isinstance(v, bool) else v for v in key))
+
+
+def provider_cursor_key(cursor: str, order: ProviderOrder, *, field: str = "after") -> tuple[Any, ...]:
+    """The sort key in a cursor from `provider_cursor`; VALIDATION for a cursor of another order or a bent one."""
+    values = _decode_strings(cursor, field=field)
+    tag, *rest = values or [""]
+    if tag != _ORDER_TAGS[order] and tag in _ORDER_TAGS.values():
+        raise ValidationError(f"that cursor belongs to another orderBy than {order.value}", field=field)
+    if tag != _ORDER_TAGS[order] or len(values) != (6 if order is ProviderOrder.RECOMMENDED else 3):
+        raise ValidationError("that cursor is not one this API gave out", field=field)
+    try:
+        *ints, name, raw_id = rest
+        numbers = [int(v) if v.isascii() and v.isdigit() else -1 for v in ints]
+        if any(not 0 <= n <= _MAX_KEY_INT for n in numbers) or (numbers and numbers[0] > 1):
+            raise ValueError(ints)
+        provider_id = uuid.UUID(raw_id)
+    except ValueError:
+        raise ValidationError("that cursor is not one this API gave out", field=field) from None
+    if numbers:
+        return (bool(numbers[0]), numbers[1], numbers[2], name, provider_id)
+    return (name, provider_id)
 
 
 def page_size(first: int | None, *, maximum: int, field: str = "first") -> int:

@@ -13,12 +13,19 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.errors import NotFound, ValidationError
 from sessions_gql.domain.packages import Offer
 from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size, search_text
+from sessions_gql.resolvers.cursors import (
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    provider_cursor,
+    provider_cursor_key,
+    search_text,
+)
 from sessions_gql.resolvers.errors import result_or_error
 from sessions_gql.schema import people as t
 from sessions_gql.schema.common import BasicError, page_info
 from sessions_gql.schema.context import Info
-from sessions_gql.schema.enums import Modality, ProviderVisibility
+from sessions_gql.schema.enums import Modality, ProviderOrder, ProviderVisibility
 from sessions_gql.schema.packages import PackageOfferInput
 from sessions_gql.services import calendar, catalog, people, people_queries, visibility, wallet
 
@@ -163,22 +170,21 @@ async def service(info: Info, id: strawberry.ID) -> t.Service | None:
 
 
 async def providers(info: Info, first: int | None = 20, after: str | None = None,
-                    filter: t.ProviderFilter | None = None) -> t.ProviderConnection:
+                    filter: t.ProviderFilter | None = None,
+                    order_by: ProviderOrder | None = ProviderOrder.RECOMMENDED) -> t.ProviderConnection:
+    """What "find a provider" lists; the cursor carries the order's sort key (resolvers/cursors.py)."""
+    info.context.viewer  # noqa: B018 - authentication required
+    order_by = order_by or ProviderOrder.RECOMMENDED  # an explicit null is the default order
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)
-    key = None
-    if after is not None:
-        name, raw_id = decode_cursor(after, parts=2)
-        try:
-            key = (name, uuid.UUID(raw_id))
-        except ValueError:
-            raise ValidationError("that cursor is not one this API gave out", field="after") from None
+    key = provider_cursor_key(after, order_by) if after is not None else None
     wanted = filter or t.ProviderFilter()
     page = await people_queries.providers_page(
-        await info.context.db(), viewer=info.context.viewer, first=size, after=key,
+        await info.context.db(), first=size, order=order_by, after=key,
         skill=search_text(wanted.skill, field="filter.skill"), modality=wanted.modality,
         search=search_text(wanted.search, field="filter.search"),
     )
-    edges = [t.ProviderEdge(cursor=encode_cursor(row.display_name, row.id), node=t.Provider.of(row))
+    edges = [t.ProviderEdge(cursor=provider_cursor(order_by, people_queries.provider_sort_key(order_by, row)),
+                            node=t.Provider.of(row))
              for row in page.rows]
     cursors = [e.cursor for e in edges]
     return t.ProviderConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,

@@ -27,10 +27,11 @@ LedgerEntryKind = d.LedgerEntryKind
 RefundKind = d.RefundKind
 NotificationKind = d.NotificationKind
 PresenceState = d.PresenceState
+ProviderOrder = d.ProviderOrder
 
 for _domain_enum in (Role, Modality, ProviderVisibility, Weekday, OverrideKind, SessionStatus, PaymentStatus, Funding,
                      Party, DeclineReason, CancellationReason, SessionAction, TimelineEventType, LedgerEntryKind,
-                     RefundKind, NotificationKind, PresenceState):
+                     RefundKind, NotificationKind, PresenceState, ProviderOrder):
     strawberry.enum(_domain_enum)
 
 

@@ -6,20 +6,39 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Modality, PaymentStatus, ProviderVisibility
+from sessions_gql.domain.enums import Modality, PaymentStatus, ProviderOrder, ProviderVisibility
 from sessions_gql.services.session_queries import Page
 
 CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _pattern(text.lower())
+
+
+def _pattern(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, with `%`, `_` and the escape character `\\` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -32,39 +51,93 @@ async def ledger_page(db: AsyncSession, *, member_id: uuid.UUID, first: int, bef
     return Page(rows=rows[:first], has_next=len(rows) > first)
 
 
+ProviderKey = tuple[Any, ...]
+"""Where a page of providers starts: the sort key of the last provider the previous page showed."""
+
+
+def provider_sort_columns(order: ProviderOrder) -> list[Any]:
+    """The ORDER BY of `providers`; `ix_providers_ranking` and the (visibility, display_name, id) index list
+    the same columns after `visibility`, so a page is one index range (keyset), never a sort of all providers."""
+    P = m.Provider
+    if order is ProviderOrder.NAME:
+        return [P.display_name, P.id]
+    return [P.flagged, P.late_responses, P.rank_response_seconds, P.display_name, P.id]
+
+
+def provider_sort_key(order: ProviderOrder, row: m.Provider) -> ProviderKey:
+    if order is ProviderOrder.NAME:
+        return (row.display_name, row.id)
+    return (row.flagged, row.late_responses, row.rank_response_seconds, row.display_name, row.id)
+
+
+def _contains(column: Any, pattern: Any) -> ColumnElement[bool]:
+    """Part of, any case: both sides through the database's own lower(), so they fold alike."""
+    return func.lower(column).like(pattern, escape="\\")
+
+
 async def providers_page(
     db: AsyncSession,
     *,
-    viewer: Viewer,
     first: int,
-    after: tuple[str, uuid.UUID] | None,
+    order: ProviderOrder,
+    after: ProviderKey | None,
     skill: str | None,
     modality: Modality | None,
     search: str | None,
 ) -> Page:
-    """Providers by name; members see ACTIVE ones, a provider also itself, admins everyone."""
-    P, Svc = m.Provider, m.Service
-    conditions = []
-    if not viewer.is_admin:
-        visible = P.visibility == ProviderVisibility.ACTIVE
-        conditions.append(or_(visible, P.id == viewer.provider_id) if viewer.provider_id else visible)
-    if search:
-        pattern = _like(search.strip())
-        conditions.append(or_(func.lower(P.display_name).like(pattern, escape="\\"),
-                              func.lower(func.coalesce(P.bio, "")).like(pattern, escape="\\")))
-    offered = []
-    if skill:
-        offered.append(func.lower(cast(Svc.skills, String)).like(_like(json.dumps(skill.strip().lower())),
-                                                                  escape="\\"))
-    if modality is not None:
-        offered.append(cast(Svc.modalities, String).like(_like(json.dumps(modality.value)).upper(), escape="\\"))
-    if offered:
-        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
-    if after is not None:
-        conditions.append(or_(P.display_name > after[0], and_(P.display_name == after[0], P.id > after[1])))
-    query = select(P).where(*conditions).order_by(P.display_name, P.id).limit(first + 1)
+    """The providers a member may find (ACTIVE ones), in `order`, after the key `after`."""
+    query = providers_query(first=first, order=order, after=after, skill=skill, modality=modality, search=search)
     rows = list((await db.scalars(query)).all())
     return Page(rows=rows[:first], has_next=len(rows) > first)
+
+
+def providers_query(
+    *,
+    first: int,
+    order: ProviderOrder,
+    after: ProviderKey | None,
+    skill: str | None,
+    modality: Modality | None,
+    search: str | None,
+) -> Select[m.Provider]:
+    """The statement of `providers_page` (one row more than a page); bench/providers.py explains it.
+
+    `skill` is part of a skill name, `search` part of the name, bio, a skill or a service name; any case, and
+    `%`, `_` and `\\` in them are literal."""
+    P, Svc = m.Provider, m.Service
+    skill, search = (text.strip() if text else None for text in (skill, search))
+    conditions: list[ColumnElement[bool]] = [P.visibility == ProviderVisibility.ACTIVE]
+    offered: list[ColumnElement[bool]] = []
+    if skill:
+        offered.append(_skill_contains(skill))
+    if modality is not None:
+        offered.append(cast(Svc.modalities, String).like(_pattern(json.dumps(modality.value)), escape="\\"))
+    if offered:
+        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
+    if search:
+        # one branch per indexed expression, so that PostgreSQL answers each from its trigram index
+        pattern = func.lower(literal(_pattern(search), String))
+        bio = func.coalesce(P.bio, literal_column("''"))  # literal: the same expression as the trigram index
+        matching = union(
+            select(P.id).where(_contains(P.display_name, pattern)),
+            select(P.id).where(_contains(bio, pattern)),
+            select(Svc.provider_id).where(_contains(Svc.name, pattern)),
+            select(Svc.provider_id).where(_skill_contains(search)),
+        )
+        conditions.append(P.id.in_(matching))
+    columns = provider_sort_columns(order)
+    if after is not None:
+        conditions.append(tuple_(*columns) > tuple_(*(literal(value, column.type)
+                                                      for value, column in zip(after, columns, strict=True))))
+    return select(P).where(*conditions).order_by(*columns).limit(first + 1)
+
+
+def _skill_contains(fragment: str) -> ColumnElement[bool]:
+    """Part of one skill: `skills_text` holds them one a line, and a fragment cannot span two (a line break in
+    it matches no skill)."""
+    if m.SKILLS_SEPARATOR in fragment:
+        return false()
+    return _contains(m.Service.skills_text, func.lower(literal(_pattern(fragment), String)))
 
 
 async def earnings(

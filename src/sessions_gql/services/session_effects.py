@@ -15,7 +15,7 @@ from sessions_gql.domain import events as ev
 from sessions_gql.domain.actors import Actor
 from sessions_gql.domain.enums import Funding, LedgerEntryKind, Party, ProviderVisibility, TimelineEventType
 from sessions_gql.domain.errors import InsufficientFunds, Interval, ScheduleConflict, SlotUnavailable
-from sessions_gql.domain.reliability import ProviderReliability
+from sessions_gql.domain.reliability import ProviderReliability, rank_response_seconds
 from sessions_gql.domain.session import Session
 from sessions_gql.services import notify, wallet
 from sessions_gql.services.deps import Deps
@@ -144,6 +144,7 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
     provider.response_count = figures.response_count
     provider.response_minutes_total = round(figures.response_minutes_total, 2)
     provider.late_responses = figures.late_responses
+    provider.rank_response_seconds = rank_response_seconds(provider.response_count, provider.response_minutes_total)
 
 
 async def conflicts(uow: UnitOfWork, *, session: Session, interval: Interval, party: Party) -> list[Interval]:

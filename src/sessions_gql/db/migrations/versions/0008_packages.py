@@ -16,7 +16,7 @@ from alembic import op
 import sessions_gql.db.types
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
