@@ -19,6 +19,8 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("sessions_gql.realtime")
 RESYNC = '{"resync":true}'
+SOCKET_TIMEOUT_SECONDS = 5.0  # a command (ping, subscribe) on a half-open connection fails instead of waiting forever
+STOP_RETRY_SECONDS = 1.0
 
 
 class ResilientRedisBackend(BroadcastBackend):
@@ -32,15 +34,21 @@ class ResilientRedisBackend(BroadcastBackend):
         self._runner: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self._closing = False
 
     async def connect(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="redis-pubsub")
 
     async def disconnect(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
+        """Stop listening. Cancelled again every second until it ends: under load a cancellation that lands
+        inside redis-py's reconnect and read paths was seen swallowed, which left shutdown waiting forever."""
+        runner, self._closing = self._runner, True
+        if runner is not None:
+            while not runner.done():
+                runner.cancel()
+                await asyncio.wait({runner}, timeout=STOP_RETRY_SECONDS)
             with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+                runner.result()
         await self._publisher.aclose()
 
     async def subscribe(self, channel: str) -> None:
@@ -66,8 +74,9 @@ class ResilientRedisBackend(BroadcastBackend):
 
     async def _run(self) -> None:
         backoff, first = self._min_backoff, True
-        while True:
-            client = redis.Redis.from_url(self._url)
+        while not self._closing:
+            client = redis.Redis.from_url(self._url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
+                                          socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
             pubsub = client.pubsub()
             try:
                 await client.ping()
@@ -96,7 +105,7 @@ class ResilientRedisBackend(BroadcastBackend):
 
     async def _listen(self, client: Any, pubsub: Any) -> None:
         idle = 0
-        while True:
+        while not self._closing:
             if not pubsub.subscribed:
                 if self._channels:
                     await pubsub.subscribe(*self._channels)
