@@ -14,7 +14,7 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import Modality, ProviderVisibility
+from sessions_gql.domain.enums import Modality
 from sessions_gql.domain.errors import (
     DomainError,
     Forbidden,
@@ -92,8 +92,8 @@ BOOKABILITY: dict[str, Callable[[], DomainError]] = {
 
 async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interval, now: datetime,
                          except_session: uuid.UUID | None = None) -> None:
-    if provider.visibility is not ProviderVisibility.ACTIVE:
-        raise ProviderUnavailable("this provider is not taking bookings", field="providerId")
+    if not provider.visibility.takes_new_sessions:
+        raise ProviderUnavailable(provider.visibility.unavailable_reason, field="providerId")
     reach = Interval(interval.starts_at - timedelta(days=1), interval.ends_at + timedelta(days=1))
     policy = await availability.policy_of(uow.session, provider, window=reach)
     busy = await availability.held_intervals(uow.session, window=reach, provider_id=provider.id,
@@ -163,8 +163,8 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
         _check_offer(service, modality=command.modality, skill=command.skill)
         provider, member = await lifecycle.lock_parties(uow, provider_id=provider_id, member_id=command.member_id)
         assert provider is not None
-        if provider.visibility is ProviderVisibility.DEACTIVATED:
-            raise ProviderUnavailable("a deactivated provider cannot propose sessions", field="providerId")
+        if not provider.visibility.takes_new_sessions:
+            raise ProviderUnavailable(provider.visibility.unavailable_reason, field="providerId")
         if member is None:
             raise NotFound("no such member", field="memberId")
         duration = v.duration(command.duration_minutes)

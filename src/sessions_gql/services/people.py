@@ -106,16 +106,19 @@ async def ensure_admin(deps: Deps, *, email: str, display_name: str | None = Non
 async def set_visibility(
     deps: Deps, *, viewer: Viewer, visibility: ProviderVisibility, provider_id: uuid.UUID | None = None
 ) -> uuid.UUID:
-    """A provider goes on a break (INVISIBLE) or comes back (ACTIVE); only admins deactivate or reactivate."""
+    """A provider hides (INVISIBLE), takes a break (PAUSED) or comes back (ACTIVE) themself; DEACTIVATED is set
+    by the system or an admin, and only an admin lifts it."""
     provider_id = acting_provider(viewer, provider_id)
     async with deps.uow() as uow:
         provider = await uow.session.get(m.Provider, provider_id, with_for_update=True)
         if provider is None:
             raise NotFound("no such provider")
-        if not viewer.is_admin and (
-            visibility is ProviderVisibility.DEACTIVATED or provider.visibility is ProviderVisibility.DEACTIVATED
-        ):
-            raise Forbidden("a deactivated account is reactivated by an admin", field="visibility")
+        if not viewer.is_admin and not provider.visibility.set_by_provider:
+            raise Forbidden("this account is deactivated and only an admin can reactivate it", field="visibility")
+        if not viewer.is_admin and not visibility.set_by_provider:
+            raise Forbidden("only an admin deactivates an account; to take a break set PAUSED, or INVISIBLE to "
+                            "stay bookable but unlisted", field="visibility")
         provider.visibility = visibility
         await uow.commit()
         return provider.id
+

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Modality, PaymentStatus, ProviderVisibility
+from sessions_gql.domain.enums import LISTED_VISIBILITIES, Modality, PaymentStatus
 from sessions_gql.services.session_queries import Page
 
 CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
@@ -46,7 +46,7 @@ async def providers_page(
     P, Svc = m.Provider, m.Service
     conditions = []
     if not viewer.is_admin:
-        visible = P.visibility == ProviderVisibility.ACTIVE
+        visible = P.visibility.in_(LISTED_VISIBILITIES)
         conditions.append(or_(visible, P.id == viewer.provider_id) if viewer.provider_id else visible)
     if search:
         pattern = _like(search.strip())
