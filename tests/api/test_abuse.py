@@ -325,6 +325,8 @@ def attack_cases(i: Ids) -> list[Case]:
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "max", not_found("upTo"), "mia"),
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "quinn", not_found("upTo")),
         # last: the owners' calls of these change what the calls above rely on
+        Case("archiveService", {"id": i.pat_service}, "quinn", ("BasicError", "FORBIDDEN", "id"), "pat"),
+        Case("archiveService", {"id": i.pat_service}, "max", FORBIDDEN),
         Case("setProviderVisibility", {"visibility": "INVISIBLE", "providerId": i.pat}, "quinn",
              ("BasicError", "FORBIDDEN", "providerId"), "pat"),
         Case("setProviderVisibility", {"visibility": "DEACTIVATED", "providerId": i.pat}, "quinn",

@@ -111,6 +111,7 @@ class Service(Base):
     modalities: Mapped[list[str]] = mapped_column(JSON)
     free_initial_consultation: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # retired: no new bookings
 
 
 class AvailabilityRule(Base):
@@ -448,3 +449,4 @@ class ClockOffset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     offset_microseconds: Mapped[int] = mapped_column(BigId)
+

@@ -296,6 +296,18 @@ async def set_provider_visibility(info: Info, visibility: ProviderVisibility,
 
 
 
+async def archive_service(info: Info, id: strawberry.ID) -> ServiceResult:
+    async def run() -> ServiceSuccess:
+        service_id = await catalog.archive_service(info.context.deps, viewer=info.context.viewer,
+                                                   service_id=ids.decode_uuid(id, "Service", field="id"))
+        info.context.reset_loaders()
+        row = await info.context.loaders.service_by_id.load(service_id)
+        assert row is not None
+        return ServiceSuccess(service=t.Service.of(row))
+
+    return await result_or_error(run)  # type: ignore[return-value]
+
+
 async def rotate_calendar_feed(info: Info) -> ProviderResult:
     """A new secret calendar feed URL for the viewing provider; the old URL stops working."""
 

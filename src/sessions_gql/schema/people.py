@@ -212,13 +212,16 @@ class Service(Node):
     fee: Money
     modalities: list[Modality]
     free_initial_consultation: bool
+    archived: bool = strawberry.field(description="Retired by archiveService: no new bookings; booked sessions go on.")
+    archived_at: datetime | None
 
     @classmethod
     def of(cls, row: m.Service) -> Service:
         return cls(id=strawberry.ID(ids.encode("Service", row.id)), row=row, name=row.name, skills=list(row.skills),
                    duration_minutes=row.duration_minutes, price_credits=row.price_credits,
                    fee=money(row.fee, row.currency), modalities=[Modality(x) for x in row.modalities],
-                   free_initial_consultation=row.free_initial_consultation)
+                   free_initial_consultation=row.free_initial_consultation, archived=row.archived_at is not None,
+                   archived_at=row.archived_at)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
@@ -267,9 +270,11 @@ class Provider(Node):
         assert user is not None
         return User.of(user)
 
-    @strawberry.field
+    @resolver_field(description="Archived services only for the provider themself and admins.")
     async def services(self, info: Info) -> list[Service]:
-        return [Service.of(row) for row in await info.context.loaders.services_by_provider_id.load(self.row.id)]
+        rows = await info.context.loaders.services_by_provider_id.load(self.row.id)
+        owner = visibility.is_provider_or_admin(info.context.viewer, self.row.id)
+        return [Service.of(row) for row in rows if owner or row.archived_at is None]
 
     @resolver_field(description="The provider themself and admins.")
     async def availability(self, info: Info) -> AvailabilityLazy | None:

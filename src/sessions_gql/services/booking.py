@@ -64,13 +64,16 @@ class ProposeSession:
 
 
 async def _service(uow: UnitOfWork, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
-    service = await uow.session.get(m.Service, service_id)
+    """FOR SHARE: `archiveService` (FOR UPDATE) waits for bookings in flight, and a booking after it sees it."""
+    service = await uow.session.get(m.Service, service_id, with_for_update={"read": True})
     if service is None or (provider_id is not None and service.provider_id != provider_id):
         raise NotFound("no such service for this provider", field="serviceId")
     return service
 
 
 def _check_offer(service: m.Service, *, modality: Modality, skill: str | None) -> None:
+    if service.archived_at is not None:
+        raise ValidationError(f"{service.name} is archived and takes no new bookings", field="serviceId")
     if modality.value not in service.modalities:
         raise ValidationError(f"{service.name} is not offered as {modality.value}", field="modality")
     if skill is not None and skill not in service.skills:
