@@ -461,6 +461,7 @@ PAGES: dict[str, tuple[str, str, Any]] = {
     "Query.sessions": ("query($size: Int) { sessions(first: $size) { totalCount edges { node { id } } } }",
                        "first", None),
     "Query.providers": ("query($size: Int) { providers(first: $size) { edges { node { id } } } }", "first", None),
+    "Query.users": ("query($size: Int) { users(first: $size) { edges { node { id } } } }", "first", None),
     "Query.conversations": ("query($size: Int) { conversations(first: $size) { edges { node { id } } } }",
                             "first", None),
     "Query.notifications": ("query($size: Int) { notifications(first: $size) { edges { node { id } } } }",
@@ -500,7 +501,7 @@ async def test_page_sizes_over_the_limit_are_refused_with_no_data(api: Api) -> N
     _, conversation = await send(api, mia, recipientId=pat.gid)
     variables = {"id": mia.gid, "pat": pat.gid, "session": session, "conversation": conversation}
     for name, (query, argument, refused_data) in PAGES.items():
-        as_ = pat if name == "Provider.sessions" else mia
+        as_ = {"Provider.sessions": pat, "Query.users": await api.admin()}.get(name, mia)
         declared = {key: value for key, value in variables.items() if f"${key}:" in query}
         at_limit = await api.post(query, {**declared, "size": limit}, token=as_.token)
         assert "errors" not in at_limit and at_limit["data"] != refused_data, (name, at_limit)

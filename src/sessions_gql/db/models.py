@@ -450,3 +450,9 @@ class ClockOffset(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     offset_microseconds: Mapped[int] = mapped_column(BigId)
 
+
+# admin: `users` pages by display name then id, with or without a role filter. PostgreSQL also has pg_trgm GIN
+# indexes on users.display_name, email and phone for the substring search (migration 0007; not declared here,
+# since SQLite has no equivalent).
+Index("ix_users_display_name_id", User.display_name, User.id)
+Index("ix_users_role_display_name_id", User.role, User.display_name, User.id)

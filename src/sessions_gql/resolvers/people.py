@@ -19,6 +19,7 @@ from sessions_gql.schema.common import BasicError, page_info
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import Modality, ProviderVisibility
 from sessions_gql.services import calendar, catalog, people, people_queries, visibility, wallet
+from sessions_gql.services.access import require_admin
 
 # ------------------------------------------------------------------ results
 
@@ -180,6 +181,28 @@ async def providers(info: Info, first: int | None = 20, after: str | None = None
     cursors = [e.cursor for e in edges]
     return t.ProviderConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
                                                                  has_previous=after is not None))
+
+
+async def users(info: Info, first: int | None = 20, after: str | None = None,
+                filter: t.UserFilter | None = None) -> t.UserConnection:
+    """Admins find anyone by part of a name, email or phone (to book on their behalf, to edit a profile)."""
+    require_admin(info.context.viewer)
+    size = page_size(first, maximum=info.context.deps.settings.max_page_size)
+    key = None
+    if after is not None:
+        name, raw_id = decode_cursor(after, parts=2)
+        try:
+            key = (name, uuid.UUID(raw_id))
+        except ValueError:
+            raise ValidationError("that cursor is not one this API gave out", field="after") from None
+    wanted = filter or t.UserFilter()
+    page = await people_queries.users_page(await info.context.db(), first=size, after=key,
+                                           search=search_text(wanted.search, field="filter.search"),
+                                           role=wanted.role)
+    edges = [t.UserEdge(cursor=encode_cursor(row.display_name, row.id), node=t.User.of(row)) for row in page.rows]
+    cursors = [e.cursor for e in edges]
+    return t.UserConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
+                                                             has_previous=after is not None))
 
 
 async def ledger_page(info: Info, *, member_id: uuid.UUID, first: int | None, after: str | None

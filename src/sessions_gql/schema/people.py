@@ -46,15 +46,20 @@ class User(Node):
         return cls(id=strawberry.ID(ids.encode("User", row.id)), row=row, role=row.role,
                    display_name=row.display_name, time_zone=row.time_zone)
 
-    @strawberry.field
-    async def email(self, info: Info) -> str | None:
+    async def _contact_visible(self, info: Info) -> bool:
         viewer, loaders = info.context.viewer, info.context.loaders
         if viewer.is_admin or viewer.user_id == self.row.id:
-            return self.row.email
+            return True
         member = await loaders.member_by_user_id.load(self.row.id) if viewer.is_provider else None
-        if member is None or not await visibility.sees_contact_details(viewer, member.id, loaders):
-            return None
-        return self.row.email
+        return member is not None and await visibility.sees_contact_details(viewer, member.id, loaders)
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        return self.row.email if await self._contact_visible(info) else None
+
+    @resolver_field(description="The user themself, admins, and providers who may see a member's contact details.")
+    async def phone(self, info: Info) -> str | None:
+        return self.row.phone if await self._contact_visible(info) else None
 
     @strawberry.field
     async def member(self, info: Info) -> Member | None:
@@ -333,6 +338,24 @@ class ProviderFilter:
     skill: str | None = None
     modality: Modality | None = None
     search: str | None = None
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = None  # part of the display name, email or phone, any case
+    role: Role | None = None
 
 
 @strawberry.type

@@ -38,6 +38,7 @@ class Query:
     member = strawberry.field(resolver=people_r.member)
     provider = strawberry.field(resolver=people_r.provider)
     providers = strawberry.field(resolver=people_r.providers)
+    users = strawberry.field(resolver=people_r.users, description="Admins: every user, by display name then id.")
     session = strawberry.field(resolver=sessions_r.session)
     sessions = strawberry.field(resolver=sessions_r.sessions)
     available_slots = strawberry.field(resolver=availability_r.available_slots)

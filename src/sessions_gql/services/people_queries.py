@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import LISTED_VISIBILITIES, Modality, PaymentStatus
+from sessions_gql.domain.enums import LISTED_VISIBILITIES, Modality, PaymentStatus, Role
 from sessions_gql.services.session_queries import Page
 
 CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
@@ -63,6 +63,25 @@ async def providers_page(
     if after is not None:
         conditions.append(or_(P.display_name > after[0], and_(P.display_name == after[0], P.id > after[1])))
     query = select(P).where(*conditions).order_by(P.display_name, P.id).limit(first + 1)
+    rows = list((await db.scalars(query)).all())
+    return Page(rows=rows[:first], has_next=len(rows) > first)
+
+
+async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUID] | None, search: str | None,
+                     role: Role | None) -> Page:
+    """Every user (for admins) by display name then id; `search` is any part of the name, email or phone, any
+    case, with %, _ and \\ taken literally. PostgreSQL answers the ILIKE from pg_trgm indexes (migration 0007)."""
+    U = m.User
+    conditions = []
+    if search and search.strip():
+        pattern = _like(search.strip())
+        conditions.append(or_(U.display_name.ilike(pattern, escape="\\"), U.email.ilike(pattern, escape="\\"),
+                              U.phone.ilike(pattern, escape="\\")))
+    if role is not None:
+        conditions.append(U.role == role)
+    if after is not None:
+        conditions.append(or_(U.display_name > after[0], and_(U.display_name == after[0], U.id > after[1])))
+    query = select(U).where(*conditions).order_by(U.display_name, U.id).limit(first + 1)
     rows = list((await db.scalars(query)).all())
     return Page(rows=rows[:first], has_next=len(rows) > first)
 
