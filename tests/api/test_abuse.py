@@ -148,6 +148,7 @@ class Ids:
     pat_message_to_mia: str
     pat_message_to_max: str
     mia_notification: str
+    mia_user: str
     sessions: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -324,6 +325,11 @@ def attack_cases(i: Ids) -> list[Case]:
              ("ERROR", "NOT_FOUND", "conversationId")),
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "max", not_found("upTo"), "mia"),
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "quinn", not_found("upTo")),
+        # profiles: one's own, or anyone's for an admin
+        Case("updateProfile", {"input": {"userId": i.mia_user, "displayName": "Hijacked"}}, "max",
+             ("BasicError", "FORBIDDEN", "userId"), "admin"),
+        Case("updateProfile", {"input": {"userId": i.mia_user, "displayName": "Hijacked"}}, "quinn",
+             ("BasicError", "FORBIDDEN", "userId")),
         # last: the owners' calls of these change what the calls above rely on
         Case("archiveService", {"id": i.pat_service}, "quinn", ("BasicError", "FORBIDDEN", "id"), "pat"),
         Case("archiveService", {"id": i.pat_service}, "max", FORBIDDEN),
@@ -398,7 +404,8 @@ async def build_arena(api: Api) -> tuple[dict[str, Person], Ids]:
                        pat_service=gid("Service", pat_service), quinn_service=gid("Service", quinn_service),
                        pat_override=override["id"], mia_pat_conversation=mia_pat, max_pat_conversation=max_pat,
                        pat_message_to_mia=to_mia, pat_message_to_max=to_max,
-                       mia_notification=notification["node"]["id"], sessions=sessions)
+                       mia_notification=notification["node"]["id"], mia_user=gid("User", mia.viewer.user_id),
+                       sessions=sessions)
 
 
 # ---------------------------------------------------------------- 1. someone else's ids, on every mutation

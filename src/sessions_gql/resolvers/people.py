@@ -39,6 +39,12 @@ class ServiceSuccess:
     service: t.Service
 
 
+@strawberry.type
+class UserSuccess:
+    user: t.User
+
+
+UserResult = Annotated[UserSuccess | BasicError, strawberry.union("UserResult")]
 MemberResult = Annotated[MemberSuccess | BasicError, strawberry.union("MemberResult")]
 WalletResult = Annotated[MemberSuccess | BasicError, strawberry.union("WalletResult")]
 ProviderResult = Annotated[ProviderSuccess | BasicError, strawberry.union("ProviderResult")]
@@ -91,6 +97,17 @@ class ServiceInput:
     free_initial_consultation: bool
     service_id: strawberry.ID | None = None
     provider_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="The viewer's own profile; admins may name any user. Omitted fields stay as they "
+                               "are; an empty phone, country or bio clears it.")
+class UpdateProfileInput:
+    user_id: strawberry.ID | None = None
+    display_name: str | None = None
+    time_zone: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    bio: str | None = None
 
 
 # ------------------------------------------------------------------ loading
@@ -327,6 +344,21 @@ async def archive_service(info: Info, id: strawberry.ID) -> ServiceResult:
         row = await info.context.loaders.service_by_id.load(service_id)
         assert row is not None
         return ServiceSuccess(service=t.Service.of(row))
+
+    return await result_or_error(run)  # type: ignore[return-value]
+
+
+async def update_profile(info: Info, input: UpdateProfileInput) -> UserResult:
+    async def run() -> UserSuccess:
+        change = people.ProfileChange(
+            user_id=ids.maybe_uuid(input.user_id, "User", field="userId"), display_name=input.display_name,
+            time_zone=input.time_zone, phone=input.phone, country=input.country, bio=input.bio,
+        )
+        user_id = await people.update_profile(info.context.deps, viewer=info.context.viewer, change=change)
+        info.context.reset_loaders()
+        row = await info.context.loaders.user_by_id.load(user_id)
+        assert row is not None
+        return UserSuccess(user=t.User.of(row))
 
     return await result_or_error(run)  # type: ignore[return-value]
 

@@ -57,6 +57,7 @@ class Mutation:
     save_service = strawberry.mutation(resolver=people_r.save_service)
     set_provider_visibility = strawberry.mutation(resolver=people_r.set_provider_visibility)
     archive_service = strawberry.mutation(resolver=people_r.archive_service)
+    update_profile = strawberry.mutation(resolver=people_r.update_profile)
     set_availability = strawberry.mutation(resolver=availability_r.set_availability)
     add_availability_override = strawberry.mutation(resolver=availability_r.add_availability_override)
     remove_availability_override = strawberry.mutation(resolver=availability_r.remove_availability_override)
