@@ -31,6 +31,7 @@ SERVICES = "query($id: ID!) { provider(id: $id) { services { id archived } } }"
 SLOTS = """query($p: ID!, $s: ID!, $from: DateTime!, $to: DateTime!) {
   availableSlots(providerId: $p, serviceId: $s, from: $from, to: $to) { startsAt } }"""
 SESSION_SERVICE = "query($id: ID!) { session(id: $id) { status service { id name archived } } }"
+BY_SKILL = '{ providers(filter: {skill: "anxiety"}) { edges { node { id } } } }'
 ARCHIVED_WHY = "Therapy is archived and takes no new bookings"
 
 
@@ -57,6 +58,7 @@ async def test_an_archived_service_takes_no_new_bookings_and_is_offered_to_no_me
     w = await world(api)
     admin = await api.admin()
     assert await slot_count(api, w) == 37  # Tuesday 08:00-17:00 London in quarters
+    assert (await api.gql(BY_SKILL, as_=w.member))["providers"]["edges"] == [{"node": {"id": w.provider.gid}}]
     done = await archive(api, w.service_id, w.provider)
     assert done == {"__typename": "ServiceSuccess", "service": {"id": w.service_id, "name": "Therapy",
                                                                  "archived": True, "archivedAt": START.isoformat()}}
@@ -75,6 +77,7 @@ async def test_an_archived_service_takes_no_new_bookings_and_is_offered_to_no_me
     assert await services(api, w, w.member) == []
     assert await services(api, w, w.provider) == [{"id": w.service_id, "archived": True}]
     assert await services(api, w, admin) == [{"id": w.service_id, "archived": True}]
+    assert (await api.gql(BY_SKILL, as_=w.member))["providers"]["edges"] == []  # its skills are not offered
 
     clock.advance(timedelta(hours=1))  # archiving again changes nothing, not even when it was archived
     assert await archive(api, w.service_id, w.provider) == done

@@ -15,6 +15,7 @@ from tests.api.lifecycle_helpers import (
     DECLINE,
     END,
     PROPOSE,
+    PROPOSE_NEW_TIME,
     REQUEST,
     START_SESSION,
     WITHDRAW,
@@ -108,6 +109,11 @@ async def test_a_paused_provider_keeps_their_confirmed_sessions(api: Api, clock:
     w = await world(api)
     booked = await book(w, at(1, 10))
     await set_visibility(api, "PAUSED", w.provider)
+    before = await snapshot(w, booked["id"])
+    assert before[1]["allowedActions"] == ["CANCEL", "SEND_MESSAGE"]  # no new time from the member: a new booking
+    moved = await w.run(PROPOSE_NEW_TIME, {"sessionId": booked["id"], "startsAt": at(2, 10)}, w.member)
+    assert refusal(moved) == ("BasicError", "PROVIDER_UNAVAILABLE", "providerId", PAUSED_WHY)
+    assert await snapshot(w, booked["id"]) == before
     clock.set(when(1, 9, 55))
     assert (await ok(w, START_SESSION, {"sessionId": booked["id"]}, w.provider))["status"] == "IN_PROGRESS"
     clock.set(when(1, 11))
@@ -129,7 +135,12 @@ async def pause_or_deactivate(api: Api, w: World, state: str) -> str:
 async def test_pending_requests_cannot_be_confirmed_and_expire_or_are_withdrawn(api: Api, state: str) -> None:
     w = await world(api, credits=200)
     withdrawn, expiring = await request(w, at(1, 10)), await request(w, at(2, 10))
+    assert (await view(w, withdrawn["id"], w.provider))["allowedActions"][0] == "CONFIRM"
     why = await pause_or_deactivate(api, w, state)
+    assert (await view(w, withdrawn["id"], w.provider))["allowedActions"] == [  # CONFIRM is gone, as the rule says
+        "DECLINE", "PROPOSE_NEW_TIME", "ADD_NOTE", "SEND_MESSAGE"]
+    members_view = (await view(w, withdrawn["id"], w.member))["allowedActions"]
+    assert members_view == (["WITHDRAW", "SEND_MESSAGE"] if state == "PAUSED" else ["WITHDRAW"])
     for session in (withdrawn, expiring):
         before = await snapshot(w, session["id"])
         refused = await w.run(CONFIRM, {"sessionId": session["id"]}, w.provider)
@@ -150,8 +161,10 @@ async def test_pending_requests_cannot_be_confirmed_and_expire_or_are_withdrawn(
 async def test_a_member_cannot_accept_a_paused_providers_proposal_but_may_decline_it(api: Api) -> None:
     w = await world(api)
     offered = await ok(w, PROPOSE, new_proposal(w, at(1, 12)), w.provider)
+    offered_actions = (await view(w, offered["id"], w.member))["allowedActions"]
     await set_visibility(api, "PAUSED", w.provider)
     before = await snapshot(w, offered["id"])
+    assert set(offered_actions) - set(before[1]["allowedActions"]) == {"CONFIRM", "PROPOSE_NEW_TIME"}
     refused = await w.run(CONFIRM, {"sessionId": offered["id"]}, w.member)
     assert refusal(refused) == ("BasicError", "PROVIDER_UNAVAILABLE", None, PAUSED_WHY + NO_CONFIRM)
     assert await snapshot(w, offered["id"]) == before

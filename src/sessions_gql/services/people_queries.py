@@ -59,7 +59,7 @@ async def providers_page(
     if modality is not None:
         offered.append(cast(Svc.modalities, String).like(_like(json.dumps(modality.value)).upper(), escape="\\"))
     if offered:
-        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
+        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, Svc.archived_at.is_(None), *offered).exists())
     if after is not None:
         conditions.append(or_(P.display_name > after[0], and_(P.display_name == after[0], P.id > after[1])))
     query = select(P).where(*conditions).order_by(P.display_name, P.id).limit(first + 1)
