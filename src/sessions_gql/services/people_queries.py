@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
@@ -67,8 +67,8 @@ async def providers_page(
     return Page(rows=rows[:first], has_next=len(rows) > first)
 
 
-async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUID] | None, search: str | None,
-                     role: Role | None) -> Page:
+def users_query(*, first: int, after: tuple[str, uuid.UUID] | None, search: str | None, role: Role | None
+                ) -> Select[m.User]:
     """Every user (for admins) by display name then id; `search` is any part of the name, email or phone, any
     case, with %, _ and \\ taken literally. PostgreSQL answers the ILIKE from pg_trgm indexes (migration 0007)."""
     U = m.User
@@ -81,8 +81,12 @@ async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUI
         conditions.append(U.role == role)
     if after is not None:
         conditions.append(or_(U.display_name > after[0], and_(U.display_name == after[0], U.id > after[1])))
-    query = select(U).where(*conditions).order_by(U.display_name, U.id).limit(first + 1)
-    rows = list((await db.scalars(query)).all())
+    return select(U).where(*conditions).order_by(U.display_name, U.id).limit(first + 1)
+
+
+async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUID] | None, search: str | None,
+                     role: Role | None) -> Page:
+    rows = list((await db.scalars(users_query(first=first, after=after, search=search, role=role))).all())
     return Page(rows=rows[:first], has_next=len(rows) > first)
 
 
