@@ -149,6 +149,7 @@ class Ids:
     pat_message_to_max: str
     mia_notification: str
     mia_package: str
+    mia_user: str
     sessions: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -336,7 +337,14 @@ def attack_cases(i: Ids) -> list[Case]:
              ("ERROR", "NOT_FOUND", "conversationId")),
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "max", not_found("upTo"), "mia"),
         Case("markNotificationsRead", {"upTo": i.mia_notification}, "quinn", not_found("upTo")),
+        # profiles: one's own, or anyone's for an admin
+        Case("updateProfile", {"input": {"userId": i.mia_user, "displayName": "Hijacked"}}, "max",
+             ("BasicError", "FORBIDDEN", "userId"), "admin"),
+        Case("updateProfile", {"input": {"userId": i.mia_user, "displayName": "Hijacked"}}, "quinn",
+             ("BasicError", "FORBIDDEN", "userId")),
         # last: the owners' calls of these change what the calls above rely on
+        Case("archiveService", {"id": i.pat_service}, "quinn", ("BasicError", "FORBIDDEN", "id"), "pat"),
+        Case("archiveService", {"id": i.pat_service}, "max", FORBIDDEN),
         Case("setProviderVisibility", {"visibility": "INVISIBLE", "providerId": i.pat}, "quinn",
              ("BasicError", "FORBIDDEN", "providerId"), "pat"),
         Case("setProviderVisibility", {"visibility": "DEACTIVATED", "providerId": i.pat}, "quinn",
@@ -410,7 +418,8 @@ async def build_arena(api: Api) -> tuple[dict[str, Person], Ids]:
                        pat_service=gid("Service", pat_service), quinn_service=gid("Service", quinn_service),
                        pat_override=override["id"], mia_pat_conversation=mia_pat, max_pat_conversation=max_pat,
                        pat_message_to_mia=to_mia, pat_message_to_max=to_max,
-                       mia_notification=notification["node"]["id"], mia_package=package, sessions=sessions)
+                       mia_notification=notification["node"]["id"], mia_package=package,
+                       mia_user=gid("User", mia.viewer.user_id), sessions=sessions)
 
 
 # ---------------------------------------------------------------- 1. someone else's ids, on every mutation
@@ -473,6 +482,7 @@ PAGES: dict[str, tuple[str, str, Any]] = {
     "Query.sessions": ("query($size: Int) { sessions(first: $size) { totalCount edges { node { id } } } }",
                        "first", None),
     "Query.providers": ("query($size: Int) { providers(first: $size) { edges { node { id } } } }", "first", None),
+    "Query.users": ("query($size: Int) { users(first: $size) { edges { node { id } } } }", "first", None),
     "Query.conversations": ("query($size: Int) { conversations(first: $size) { edges { node { id } } } }",
                             "first", None),
     "Query.notifications": ("query($size: Int) { notifications(first: $size) { edges { node { id } } } }",
@@ -516,7 +526,7 @@ async def test_page_sizes_over_the_limit_are_refused_with_no_data(api: Api) -> N
     variables = {"id": mia.gid, "pat": pat.gid, "session": session, "conversation": conversation,
                  "package": package}
     for name, (query, argument, refused_data) in PAGES.items():
-        as_ = pat if name == "Provider.sessions" else mia
+        as_ = {"Provider.sessions": pat, "Query.users": await api.admin()}.get(name, mia)
         declared = {key: value for key, value in variables.items() if f"${key}:" in query}
         at_limit = await api.post(query, {**declared, "size": limit}, token=as_.token)
         assert "errors" not in at_limit and at_limit["data"] != refused_data, (name, at_limit)

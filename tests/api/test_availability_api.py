@@ -211,9 +211,11 @@ VISIBILITY = """mutation($v: ProviderVisibility!, $id: ID) {
   setProviderVisibility(visibility: $v, providerId: $id) { __typename } }"""
 
 
-async def test_only_an_active_provider_has_bookable_slots(api: Api, pat: Person) -> None:
+async def test_only_a_provider_taking_new_sessions_has_bookable_slots(api: Api, pat: Person) -> None:
     admin, mia, service = await api.admin(), await api.member("Mia"), await service_of(api, pat)
-    await api.gql(VISIBILITY, {"v": "INVISIBLE"}, as_=pat)
+    await api.gql(VISIBILITY, {"v": "INVISIBLE"}, as_=pat)  # unlisted, still bookable by whoever reaches them
+    assert await starts(api, mia, pat, service, "2026-11-30", "2026-12-01") == grid("2026-11-30", *QUARTERS)
+    await api.gql(VISIBILITY, {"v": "PAUSED"}, as_=pat)
     assert await starts(api, mia, pat, service, "2026-11-30", "2026-12-01") == []
     await api.gql(VISIBILITY, {"v": "DEACTIVATED", "id": pat.gid}, as_=admin)
     body = await api.post(SLOTS, {"p": pat.gid, "s": service, "from": "2026-11-30T00:00:00Z",

@@ -177,7 +177,7 @@ async def test_overlapping_own_session_and_unavailable_provider(api: Api) -> Non
     assert error(clash) == ("ScheduleConflictError", "SCHEDULE_CONFLICT", "startsAt")
     assert clash["conflicts"] == [{"startsAt": mine["startsAt"], "endsAt": at(1, 11)}]
     assert balance(await w.wallet()) == (140, 60)  # only the first hold
-    await api.gql(VISIBILITY, {"v": "INVISIBLE"}, as_=w.provider)
+    await api.gql(VISIBILITY, {"v": "PAUSED"}, as_=w.provider)
     away = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(2, 10),
                                  "modality": "VIDEO"}, w.member)
     assert error(away) == ("BasicError", "PROVIDER_UNAVAILABLE", "providerId")

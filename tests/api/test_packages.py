@@ -209,11 +209,21 @@ async def test_purchase_refusals_change_nothing(api: Api) -> None:
     admin = await w.api.admin()
     unnamed = await w.run(PURCHASE, {"serviceId": w.service_id, "sessions": 2}, admin)
     assert error(unnamed) == ("BasicError", "VALIDATION", "memberId")
-    hidden = await w.api.gql("""mutation { setProviderVisibility(visibility: INVISIBLE) { __typename } }""",
+    paused = await w.api.gql("""mutation { setProviderVisibility(visibility: PAUSED) { __typename } }""",
                              as_=w.provider)
-    assert hidden == {"setProviderVisibility": {"__typename": "ProviderSuccess"}}
+    assert paused == {"setProviderVisibility": {"__typename": "ProviderSuccess"}}
     unavailable = await w.run(PURCHASE, {"serviceId": w.service_id, "sessions": 2}, w.member)
     assert error(unavailable) == ("BasicError", "PROVIDER_UNAVAILABLE", "serviceId")
+    assert unavailable["message"] == "this provider has paused their account and takes no new sessions"
+    back = await w.api.gql("""mutation { setProviderVisibility(visibility: ACTIVE) { __typename } }""",
+                           as_=w.provider)
+    assert back == {"setProviderVisibility": {"__typename": "ProviderSuccess"}}
+    archived = await w.api.gql("""mutation($id: ID!) { archiveService(id: $id) { __typename } }""",
+                               {"id": w.service_id}, as_=w.provider)
+    assert archived == {"archiveService": {"__typename": "ServiceSuccess"}}
+    retired = await w.run(PURCHASE, {"serviceId": w.service_id, "sessions": 2}, w.member)
+    assert error(retired) == ("BasicError", "VALIDATION", "serviceId")
+    assert retired["message"] == "Therapy is archived and takes no new bookings"
     assert await w.wallet() == before
     assert (await w.api.gql(MEMBER_PACKAGES, {"id": w.member.gid}, as_=w.member))["member"]["packages"] == []
 

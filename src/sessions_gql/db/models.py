@@ -121,6 +121,7 @@ class Service(Base):
     """The package offers, [{"sessions": N, "priceCredits": P}] by N (domain/packages.py)."""
     # search: the skills one a line, kept from `skills` on every write (the listener at the end of this file)
     skills_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # retired: no new bookings
 
 
 class AvailabilityRule(Base):
@@ -490,6 +491,8 @@ class Package(Base):
     refunded_credits: Mapped[int] = mapped_column(Integer, default=0)
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # ------------------------------------------------------------------ find a provider (ranking and search)
 
 # RECOMMENDED order for members: one index range scan per page (people_queries.providers_page). The pg_trgm
@@ -510,3 +513,10 @@ def _skills_text_of_new(_mapper: Any, _connection: Any, target: Service) -> None
 def _skills_text_of_changed(_mapper: Any, _connection: Any, target: Service) -> None:
     if sa_inspect(target).attrs.skills.history.has_changes():  # `skills` is assigned whole (catalog._apply)
         target.skills_text = SKILLS_SEPARATOR.join(target.skills or [])
+
+
+# admin: `users` pages by display name then id, with or without a role filter. PostgreSQL also has pg_trgm GIN
+# indexes on users.display_name, email and phone for the substring search (migration 0007; not declared here,
+# since SQLite has no equivalent).
+Index("ix_users_display_name_id", User.display_name, User.id)
+Index("ix_users_role_display_name_id", User.role, User.display_name, User.id)

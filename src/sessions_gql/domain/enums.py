@@ -18,9 +18,50 @@ class Modality(str, Enum):
 
 
 class ProviderVisibility(str, Enum):
+    """The one rule for what a provider's state allows (DOMAIN.md "Provider reliability"); every check asks it.
+
+    ACTIVE: listed, takes new sessions. INVISIBLE: listed nowhere, but whoever reaches the profile may still
+    request and the provider may still propose. PAUSED: the provider's own long break: not listed, no new
+    requests, proposals or confirmations. DEACTIVATED: the system's or an admin's: as PAUSED, and the profile is
+    hidden from everyone but the provider and admins; only an admin lifts it."""
+
     ACTIVE = "ACTIVE"
     INVISIBLE = "INVISIBLE"
+    PAUSED = "PAUSED"
     DEACTIVATED = "DEACTIVATED"
+
+    @property
+    def listed(self) -> bool:
+        """Shown in `providers` (find a provider) and open to enquiries from any member."""
+        return self is ProviderVisibility.ACTIVE
+
+    @property
+    def takes_new_sessions(self) -> bool:
+        """Requests, proposals, a member's new time, and confirming a request still pending."""
+        return self in (ProviderVisibility.ACTIVE, ProviderVisibility.INVISIBLE)
+
+    @property
+    def profile_visible(self) -> bool:
+        """The profile is seen by every signed-in user (otherwise only by the provider and admins)."""
+        return self is not ProviderVisibility.DEACTIVATED
+
+    @property
+    def set_by_provider(self) -> bool:
+        """A state the provider may enter and leave themself; DEACTIVATED is the system's or an admin's."""
+        return self is not ProviderVisibility.DEACTIVATED
+
+    @property
+    def unavailable_reason(self) -> str:
+        """Why a provider in this state takes no new sessions, for the PROVIDER_UNAVAILABLE message."""
+        if self is ProviderVisibility.PAUSED:
+            return "this provider has paused their account and takes no new sessions"
+        if self is ProviderVisibility.DEACTIVATED:
+            return "this provider's account is deactivated and takes no new sessions"
+        return "this provider takes new sessions"
+
+
+LISTED_VISIBILITIES = tuple(v for v in ProviderVisibility if v.listed)
+"""For SQL filters: the states `ProviderVisibility.listed` accepts."""
 
 
 class Weekday(str, Enum):

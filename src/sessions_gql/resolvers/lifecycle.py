@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import SessionAction
+from sessions_gql.domain.enums import Party, ProviderVisibility, SessionAction
 from sessions_gql.domain.session_values import RefundChoice as DomainRefund
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.errors import result_or_error
@@ -149,10 +149,24 @@ async def leave_session(info: Info, input: t.SessionActionInput) -> t.SessionRes
     return result
 
 
-def allowed_actions(info: Info, row: m.Session) -> list[SessionAction]:
+async def allowed_actions(info: Info, row: m.Session) -> list[SessionAction]:
     deps = info.context.deps
-    return to_domain(row).allowed_actions(actor=actor_of(info.context.viewer), now=deps.clock.now(),
-                                          policy=deps.policy)
+    actor = actor_of(info.context.viewer)
+    allowed = to_domain(row).allowed_actions(actor=actor, now=deps.clock.now(), policy=deps.policy)
+    provider = await info.context.loaders.provider_by_id.load(row.provider_id)
+    assert provider is not None
+    by_member = actor.party_of(row) is Party.MEMBER
+    return [action for action in allowed if _provider_allows(action, provider.visibility, by_member=by_member)]
+
+
+def _provider_allows(action: SessionAction, state: ProviderVisibility, *, by_member: bool) -> bool:
+    """The provider's state as the mutations check it: confirming a pending session (session_actions.confirm), a
+    member's new time (booking.check_bookable), a member's message (messaging._check_may_write)."""
+    if action is SessionAction.CONFIRM or (by_member and action is SessionAction.PROPOSE_NEW_TIME):
+        return state.takes_new_sessions
+    if by_member and action is SessionAction.SEND_MESSAGE:
+        return state.profile_visible
+    return True
 
 
 async def add_note(info: Info, input: t.AddNoteInput) -> t.NoteResult:

@@ -28,6 +28,7 @@ from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import Modality, ProviderOrder, ProviderVisibility
 from sessions_gql.schema.packages import PackageOfferInput
 from sessions_gql.services import calendar, catalog, people, people_queries, visibility, wallet
+from sessions_gql.services.access import require_admin
 
 # ------------------------------------------------------------------ results
 
@@ -47,6 +48,12 @@ class ServiceSuccess:
     service: t.Service
 
 
+@strawberry.type
+class UserSuccess:
+    user: t.User
+
+
+UserResult = Annotated[UserSuccess | BasicError, strawberry.union("UserResult")]
 MemberResult = Annotated[MemberSuccess | BasicError, strawberry.union("MemberResult")]
 WalletResult = Annotated[MemberSuccess | BasicError, strawberry.union("WalletResult")]
 ProviderResult = Annotated[ProviderSuccess | BasicError, strawberry.union("ProviderResult")]
@@ -100,6 +107,17 @@ class ServiceInput:
     service_id: strawberry.ID | None = None
     provider_id: strawberry.ID | None = None
     packages: list[PackageOfferInput] | None = None
+
+
+@strawberry.input(description="The viewer's own profile; admins may name any user. Omitted fields stay as they "
+                               "are; an empty phone, country or bio clears it.")
+class UpdateProfileInput:
+    user_id: strawberry.ID | None = None
+    display_name: str | None = None
+    time_zone: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    bio: str | None = None
 
 
 # ------------------------------------------------------------------ loading
@@ -189,6 +207,28 @@ async def providers(info: Info, first: int | None = 20, after: str | None = None
     cursors = [e.cursor for e in edges]
     return t.ProviderConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
                                                                  has_previous=after is not None))
+
+
+async def users(info: Info, first: int | None = 20, after: str | None = None,
+                filter: t.UserFilter | None = None) -> t.UserConnection:
+    """Admins find anyone by part of a name, email or phone (to book on their behalf, to edit a profile)."""
+    require_admin(info.context.viewer)
+    size = page_size(first, maximum=info.context.deps.settings.max_page_size)
+    key = None
+    if after is not None:
+        name, raw_id = decode_cursor(after, parts=2)
+        try:
+            key = (name, uuid.UUID(raw_id))
+        except ValueError:
+            raise ValidationError("that cursor is not one this API gave out", field="after") from None
+    wanted = filter or t.UserFilter()
+    page = await people_queries.users_page(await info.context.db(), first=size, after=key,
+                                           search=search_text(wanted.search, field="filter.search"),
+                                           role=wanted.role)
+    edges = [t.UserEdge(cursor=encode_cursor(row.display_name, row.id), node=t.User.of(row)) for row in page.rows]
+    cursors = [e.cursor for e in edges]
+    return t.UserConnection(edges=edges, page_info=page_info(cursors, has_next=page.has_next,
+                                                             has_previous=after is not None))
 
 
 async def ledger_page(info: Info, *, member_id: uuid.UUID, first: int | None, after: str | None
@@ -305,6 +345,33 @@ async def set_provider_visibility(info: Info, visibility: ProviderVisibility,
     return await result_or_error(run)  # type: ignore[return-value]
 
 
+
+
+async def archive_service(info: Info, id: strawberry.ID) -> ServiceResult:
+    async def run() -> ServiceSuccess:
+        service_id = await catalog.archive_service(info.context.deps, viewer=info.context.viewer,
+                                                   service_id=ids.decode_uuid(id, "Service", field="id"))
+        info.context.reset_loaders()
+        row = await info.context.loaders.service_by_id.load(service_id)
+        assert row is not None
+        return ServiceSuccess(service=t.Service.of(row))
+
+    return await result_or_error(run)  # type: ignore[return-value]
+
+
+async def update_profile(info: Info, input: UpdateProfileInput) -> UserResult:
+    async def run() -> UserSuccess:
+        change = people.ProfileChange(
+            user_id=ids.maybe_uuid(input.user_id, "User", field="userId"), display_name=input.display_name,
+            time_zone=input.time_zone, phone=input.phone, country=input.country, bio=input.bio,
+        )
+        user_id = await people.update_profile(info.context.deps, viewer=info.context.viewer, change=change)
+        info.context.reset_loaders()
+        row = await info.context.loaders.user_by_id.load(user_id)
+        assert row is not None
+        return UserSuccess(user=t.User.of(row))
+
+    return await result_or_error(run)  # type: ignore[return-value]
 
 
 async def rotate_calendar_feed(info: Info) -> ProviderResult:

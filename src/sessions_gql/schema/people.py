@@ -48,15 +48,20 @@ class User(Node):
         return cls(id=strawberry.ID(ids.encode("User", row.id)), row=row, role=row.role,
                    display_name=row.display_name, time_zone=row.time_zone)
 
-    @strawberry.field
-    async def email(self, info: Info) -> str | None:
+    async def _contact_visible(self, info: Info) -> bool:
         viewer, loaders = info.context.viewer, info.context.loaders
         if viewer.is_admin or viewer.user_id == self.row.id:
-            return self.row.email
+            return True
         member = await loaders.member_by_user_id.load(self.row.id) if viewer.is_provider else None
-        if member is None or not await visibility.sees_contact_details(viewer, member.id, loaders):
-            return None
-        return self.row.email
+        return member is not None and await visibility.sees_contact_details(viewer, member.id, loaders)
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        return self.row.email if await self._contact_visible(info) else None
+
+    @resolver_field(description="The user themself, admins, and providers who may see a member's contact details.")
+    async def phone(self, info: Info) -> str | None:
+        return self.row.phone if await self._contact_visible(info) else None
 
     @strawberry.field
     async def member(self, info: Info) -> Member | None:
@@ -227,13 +232,16 @@ class Service(Node):
     fee: Money
     modalities: list[Modality]
     free_initial_consultation: bool
+    archived: bool = strawberry.field(description="Retired by archiveService: no new bookings; booked sessions go on.")
+    archived_at: datetime | None
 
     @classmethod
     def of(cls, row: m.Service) -> Service:
         return cls(id=strawberry.ID(ids.encode("Service", row.id)), row=row, name=row.name, skills=list(row.skills),
                    duration_minutes=row.duration_minutes, price_credits=row.price_credits,
                    fee=money(row.fee, row.currency), modalities=[Modality(x) for x in row.modalities],
-                   free_initial_consultation=row.free_initial_consultation)
+                   free_initial_consultation=row.free_initial_consultation, archived=row.archived_at is not None,
+                   archived_at=row.archived_at)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
@@ -287,9 +295,11 @@ class Provider(Node):
         assert user is not None
         return User.of(user)
 
-    @strawberry.field
+    @resolver_field(description="Archived services only for the provider themself and admins.")
     async def services(self, info: Info) -> list[Service]:
-        return [Service.of(row) for row in await info.context.loaders.services_by_provider_id.load(self.row.id)]
+        rows = await info.context.loaders.services_by_provider_id.load(self.row.id)
+        owner = visibility.is_provider_or_admin(info.context.viewer, self.row.id)
+        return [Service.of(row) for row in rows if owner or row.archived_at is None]
 
     @resolver_field(description="The provider themself and admins.")
     async def availability(self, info: Info) -> AvailabilityLazy | None:
@@ -348,6 +358,24 @@ class ProviderFilter:
     skill: str | None = None
     modality: Modality | None = None
     search: str | None = None
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = None  # part of the display name, email or phone, any case
+    role: Role | None = None
 
 
 @strawberry.type

@@ -316,10 +316,10 @@ class Session(Node):
         return WaitingRoom.of(self.row, present)
 
     @resolver_field(description="What the viewer may do now, by the same rules the mutations enforce.")
-    def allowed_actions(self, info: Info) -> list[SessionAction]:
+    async def allowed_actions(self, info: Info) -> list[SessionAction]:
         from sessions_gql.resolvers.lifecycle import allowed_actions
 
-        return allowed_actions(info, self.row)
+        return await allowed_actions(info, self.row)
 
     @resolver_field(description="The member's and provider's conversation, where booking events are posted.")
     async def conversation(self, info: Info) -> ConversationLazy | None:

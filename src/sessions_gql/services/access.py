@@ -1,11 +1,25 @@
-"""Who may act for whom. Raise Forbidden/NotFound; never reveal another person's data."""
+"""Who may act for whom, and what takes new bookings. Raise typed errors; never reveal another person's data."""
 
 from __future__ import annotations
 
 import uuid
 
 from sessions_gql.auth.viewer import Viewer
-from sessions_gql.domain.errors import Forbidden, ValidationError
+from sessions_gql.db import models as m
+from sessions_gql.domain.errors import Forbidden, ProviderUnavailable, ValidationError
+
+
+def require_taking_sessions(provider: m.Provider, *, field: str) -> None:
+    """Requests, proposals and package purchases need a provider who takes new sessions (not PAUSED or
+    DEACTIVATED: `ProviderVisibility.takes_new_sessions`)."""
+    if not provider.visibility.takes_new_sessions:
+        raise ProviderUnavailable(provider.visibility.unavailable_reason, field=field)
+
+
+def require_not_archived(service: m.Service) -> None:
+    """An archived service takes no new bookings; what is already booked goes on."""
+    if service.archived_at is not None:
+        raise ValidationError(f"{service.name} is archived and takes no new bookings", field="serviceId")
 
 
 def require_admin(viewer: Viewer) -> None:

@@ -14,7 +14,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import OverrideKind, ProviderVisibility, Weekday
+from sessions_gql.domain.enums import OverrideKind, Weekday
 from sessions_gql.domain.errors import Interval, NotFound, ValidationError
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
@@ -154,8 +154,8 @@ async def bookable_slots(db: AsyncSession, *, viewer: Viewer, provider_id: uuid.
     if service is None or service.provider_id != provider_id:
         raise NotFound("no such service for this provider", field="serviceId")
     duration = v.duration(duration_minutes if duration_minutes is not None else service.duration_minutes)
-    if provider.visibility is not ProviderVisibility.ACTIVE:
-        return []  # on a break or deactivated: nothing can be requested
+    if not provider.visibility.takes_new_sessions or service.archived_at is not None:
+        return []  # paused, deactivated, or a retired service: nothing can be requested
     reach = Interval(starts_at=window.starts_at - timedelta(hours=12), ends_at=window.ends_at + timedelta(hours=12))
     policy = await policy_of(db, provider, window=reach)
     busy = await held_intervals(db, window=reach, provider_id=provider_id, member_id=viewer.member_id)

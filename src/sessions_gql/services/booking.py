@@ -14,12 +14,11 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import Funding, Modality, ProviderVisibility
+from sessions_gql.domain.enums import Funding, Modality
 from sessions_gql.domain.errors import (
     DomainError,
     Interval,
     NotFound,
-    ProviderUnavailable,
     SlotUnavailable,
     TooEarly,
     TooLate,
@@ -29,7 +28,12 @@ from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import SessionTerms
 from sessions_gql.services import availability, funding, lifecycle, packages
-from sessions_gql.services.access import acting_member, acting_provider
+from sessions_gql.services.access import (
+    acting_member,
+    acting_provider,
+    require_not_archived,
+    require_taking_sessions,
+)
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import actor_of
 
@@ -64,13 +68,15 @@ class ProposeSession:
 
 
 async def _service(uow: UnitOfWork, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
-    service = await uow.session.get(m.Service, service_id)
+    """FOR SHARE: `archiveService` (FOR UPDATE) waits for bookings in flight, and a booking after it sees it."""
+    service = await uow.session.get(m.Service, service_id, with_for_update={"read": True})
     if service is None or (provider_id is not None and service.provider_id != provider_id):
         raise NotFound("no such service for this provider", field="serviceId")
     return service
 
 
 def _check_offer(service: m.Service, *, modality: Modality, skill: str | None) -> None:
+    require_not_archived(service)
     if modality.value not in service.modalities:
         raise ValidationError(f"{service.name} is not offered as {modality.value}", field="modality")
     if skill is not None and skill not in service.skills:
@@ -92,8 +98,7 @@ BOOKABILITY: dict[str, Callable[[], DomainError]] = {
 
 async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interval, now: datetime,
                          except_session: uuid.UUID | None = None) -> None:
-    if provider.visibility is not ProviderVisibility.ACTIVE:
-        raise ProviderUnavailable("this provider is not taking bookings", field="providerId")
+    require_taking_sessions(provider, field="providerId")
     reach = Interval(interval.starts_at - timedelta(days=1), interval.ends_at + timedelta(days=1))
     policy = await availability.policy_of(uow.session, provider, window=reach)
     busy = await availability.held_intervals(uow.session, window=reach, provider_id=provider.id,
@@ -160,8 +165,7 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
         _check_offer(service, modality=command.modality, skill=command.skill)
         provider, member = await lifecycle.lock_parties(uow, provider_id=provider_id, member_id=command.member_id)
         assert provider is not None
-        if provider.visibility is ProviderVisibility.DEACTIVATED:
-            raise ProviderUnavailable("a deactivated provider cannot propose sessions", field="providerId")
+        require_taking_sessions(provider, field="providerId")
         if member is None:
             raise NotFound("no such member", field="memberId")
         duration = v.duration(command.duration_minutes)

@@ -10,7 +10,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import Modality
-from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.errors import Forbidden, NotFound, ValidationError
 from sessions_gql.domain.packages import Offer, validate_offers
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
@@ -86,3 +86,20 @@ async def save_service(deps: Deps, *, viewer: Viewer, draft: ServiceDraft) -> uu
             _apply(service, draft)
         await uow.commit()
         return service.id
+
+
+async def archive_service(deps: Deps, *, viewer: Viewer, service_id: uuid.UUID) -> uuid.UUID:
+    """Retire a service: no new requests or proposals for it; sessions already booked go on. Archiving an
+    archived service changes nothing. FOR UPDATE waits for bookings in flight, which hold the row FOR SHARE."""
+    if not (viewer.is_admin or viewer.is_provider):
+        raise Forbidden("only providers and admins archive services")
+    async with deps.uow() as uow:
+        found = await uow.session.get(m.Service, service_id, with_for_update=True)
+        if found is None:
+            raise NotFound("no such service", field="id")
+        if not (viewer.is_admin or found.provider_id == viewer.provider_id):
+            raise Forbidden("providers archive only their own services", field="id")
+        if found.archived_at is None:
+            found.archived_at = deps.clock.now()
+            await uow.commit()
+        return found.id

@@ -17,7 +17,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import validation as v
-from sessions_gql.domain.enums import NotificationKind, Party, ProviderVisibility
+from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import Forbidden, NotFound, RateLimited, ValidationError
 from sessions_gql.domain.events import DomainEvent, TimelineRecorded
 from sessions_gql.services import conversation_queries as q
@@ -140,7 +140,7 @@ def _check_may_write(viewer: Viewer, pair: Pair) -> None:
     """Members write to active providers (and to their own provider on a break); providers to their members."""
     if viewer.member_id is not None:
         visibility = pair.provider.visibility
-        if visibility is ProviderVisibility.ACTIVE or (visibility is ProviderVisibility.INVISIBLE and pair.shared):
+        if visibility.listed or (visibility.profile_visible and pair.shared):
             return
         raise Forbidden("this provider is not taking messages", field=pair.field)
     if not pair.shared:

@@ -26,10 +26,10 @@ from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import packages as p
 from sessions_gql.domain.credits import LedgerMove
-from sessions_gql.domain.enums import OPEN_STATUSES, LedgerEntryKind, NotificationKind, ProviderVisibility
-from sessions_gql.domain.errors import Forbidden, NotFound, ProviderUnavailable, TooLate, ValidationError
+from sessions_gql.domain.enums import OPEN_STATUSES, LedgerEntryKind, NotificationKind
+from sessions_gql.domain.errors import Forbidden, NotFound, TooLate, ValidationError
 from sessions_gql.services import lifecycle, notify, outbox, visibility, wallet
-from sessions_gql.services.access import acting_member
+from sessions_gql.services.access import acting_member, require_not_archived, require_taking_sessions
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.idempotency import run_once
 from sessions_gql.services.scheduler import job_handler
@@ -103,11 +103,6 @@ def _offer(service: m.Service, sessions: int) -> p.Offer:
     raise ValidationError(f"{service.name} offers no package of {sessions} sessions", field="sessions")
 
 
-def _sellable(provider: m.Provider) -> None:
-    if provider.visibility is not ProviderVisibility.ACTIVE:
-        raise ProviderUnavailable("this provider is not taking bookings", field="serviceId")
-
-
 async def purchase_package(deps: Deps, *, viewer: Viewer, command: PurchasePackage) -> uuid.UUID:
     """The member (or an admin for them) buys an offer; its price is captured at once, as one ledger CAPTURE."""
     member_id = acting_member(viewer, command.member_id, what="buy a package")
@@ -122,7 +117,8 @@ async def purchase_package(deps: Deps, *, viewer: Viewer, command: PurchasePacka
         assert provider is not None
         if member is None:
             raise NotFound("no such member", field="memberId")
-        _sellable(provider)
+        require_taking_sessions(provider, field="serviceId")
+        require_not_archived(service)
         valid_until = now + timedelta(days=deps.settings.package_validity_days)
         package = m.Package(
             id=uuid7(), member_id=member.id, provider_id=provider.id, service_id=service.id,

@@ -29,6 +29,18 @@ class NewMember:
 
 
 @dataclass(frozen=True)
+class ProfileChange:
+    """`updateProfile`: None leaves a field as it is; an empty phone, country or bio clears it."""
+
+    user_id: uuid.UUID | None = None
+    display_name: str | None = None
+    time_zone: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    bio: str | None = None
+
+
+@dataclass(frozen=True)
 class NewProvider:
     email: str
     display_name: str
@@ -106,16 +118,64 @@ async def ensure_admin(deps: Deps, *, email: str, display_name: str | None = Non
 async def set_visibility(
     deps: Deps, *, viewer: Viewer, visibility: ProviderVisibility, provider_id: uuid.UUID | None = None
 ) -> uuid.UUID:
-    """A provider goes on a break (INVISIBLE) or comes back (ACTIVE); only admins deactivate or reactivate."""
+    """A provider hides (INVISIBLE), takes a break (PAUSED) or comes back (ACTIVE) themself; DEACTIVATED is set
+    by the system or an admin, and only an admin lifts it."""
     provider_id = acting_provider(viewer, provider_id)
     async with deps.uow() as uow:
         provider = await uow.session.get(m.Provider, provider_id, with_for_update=True)
         if provider is None:
             raise NotFound("no such provider")
-        if not viewer.is_admin and (
-            visibility is ProviderVisibility.DEACTIVATED or provider.visibility is ProviderVisibility.DEACTIVATED
-        ):
-            raise Forbidden("a deactivated account is reactivated by an admin", field="visibility")
+        if not viewer.is_admin and not provider.visibility.set_by_provider:
+            raise Forbidden("this account is deactivated and only an admin can reactivate it", field="visibility")
+        if not viewer.is_admin and not visibility.set_by_provider:
+            raise Forbidden("only an admin deactivates an account; to take a break set PAUSED, or INVISIBLE to "
+                            "stay bookable but unlisted", field="visibility")
         provider.visibility = visibility
         await uow.commit()
         return provider.id
+
+
+async def update_profile(deps: Deps, *, viewer: Viewer, change: ProfileChange) -> uuid.UUID:
+    """The viewer's own profile, or any user's for an admin. A new time zone changes how times are shown, never a
+    booked instant; a provider's weekly rules keep their wall-clock times, now read in the new zone (DECISIONS)."""
+    target = change.user_id or viewer.user_id
+    if target != viewer.user_id and not viewer.is_admin:
+        raise Forbidden("only admins edit another person's profile", field="userId")
+    name = None if change.display_name is None else v.text(change.display_name, field="displayName",
+                                                           max_length=200)
+    zone = None if change.time_zone is None else v.time_zone(change.time_zone)
+    phone = v.phone(change.phone)
+    country = v.country(change.country)
+    bio = v.text(change.bio, field="bio", max_length=5000, required=False)
+    async with deps.uow() as uow:
+        user = await uow.session.get(m.User, target, with_for_update=True)
+        if user is None:
+            raise NotFound("no such user", field="userId")
+        provider = await uow.session.scalar(
+            select(m.Provider).where(m.Provider.user_id == user.id).with_for_update()
+        ) if user.role is Role.PROVIDER else None
+        member = await uow.session.scalar(
+            select(m.Member).where(m.Member.user_id == user.id).with_for_update()
+        ) if user.role is Role.MEMBER and change.country is not None else None
+        if change.bio is not None and provider is None:
+            raise ValidationError("only providers have a bio", field="bio")
+        if change.country is not None and user.role is not Role.MEMBER:
+            raise ValidationError("only members have a country", field="country")
+        if name is not None:
+            user.display_name = name
+        if zone is not None:
+            user.time_zone = zone
+        if change.phone is not None:
+            user.phone = phone
+        if member is not None:
+            member.country = country
+        if provider is not None:  # a provider's name and zone are kept on its row too (listing, availability)
+            if name is not None:
+                provider.display_name = name
+            if zone is not None:
+                provider.time_zone = zone
+            if change.bio is not None:
+                provider.bio = bio
+        await uow.commit()
+    deps.viewers.pop(target, None)  # the cached viewer carries the old time zone
+    return target

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    and_,
     cast,
     false,
     func,
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Modality, PaymentStatus, ProviderOrder, ProviderVisibility
+from sessions_gql.domain.enums import LISTED_VISIBILITIES, Modality, PaymentStatus, ProviderOrder, Role
 from sessions_gql.services.session_queries import Page
 
 CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
@@ -106,14 +107,17 @@ def providers_query(
     `%`, `_` and `\\` in them are literal."""
     P, Svc = m.Provider, m.Service
     skill, search = (text.strip() if text else None for text in (skill, search))
-    conditions: list[ColumnElement[bool]] = [P.visibility == ProviderVisibility.ACTIVE]
+    # `=` for the one listed state (ACTIVE): an equality on the index's first column keeps the keyset order
+    listed = (P.visibility == LISTED_VISIBILITIES[0] if len(LISTED_VISIBILITIES) == 1
+              else P.visibility.in_(LISTED_VISIBILITIES))
+    conditions: list[ColumnElement[bool]] = [listed]
     offered: list[ColumnElement[bool]] = []
     if skill:
         offered.append(_skill_contains(skill))
     if modality is not None:
         offered.append(cast(Svc.modalities, String).like(_pattern(json.dumps(modality.value)), escape="\\"))
     if offered:
-        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, *offered).exists())
+        conditions.append(select(Svc.id).where(Svc.provider_id == P.id, Svc.archived_at.is_(None), *offered).exists())
     if search:
         # one branch per indexed expression, so that PostgreSQL answers each from its trigram index
         pattern = func.lower(literal(_pattern(search), String))
@@ -121,8 +125,8 @@ def providers_query(
         matching = union(
             select(P.id).where(_contains(P.display_name, pattern)),
             select(P.id).where(_contains(bio, pattern)),
-            select(Svc.provider_id).where(_contains(Svc.name, pattern)),
-            select(Svc.provider_id).where(_skill_contains(search)),
+            select(Svc.provider_id).where(_contains(Svc.name, pattern), Svc.archived_at.is_(None)),
+            select(Svc.provider_id).where(_skill_contains(search), Svc.archived_at.is_(None)),
         )
         conditions.append(P.id.in_(matching))
     columns = provider_sort_columns(order)
@@ -138,6 +142,27 @@ def _skill_contains(fragment: str) -> ColumnElement[bool]:
     if m.SKILLS_SEPARATOR in fragment:
         return false()
     return _contains(m.Service.skills_text, func.lower(literal(_pattern(fragment), String)))
+def users_query(*, first: int, after: tuple[str, uuid.UUID] | None, search: str | None, role: Role | None
+                ) -> Select[m.User]:
+    """Every user (for admins) by display name then id; `search` is any part of the name, email or phone, any
+    case, with %, _ and \\ taken literally. PostgreSQL answers the ILIKE from pg_trgm indexes (migration 0007)."""
+    U = m.User
+    conditions = []
+    if search and search.strip():
+        pattern = _like(search.strip())
+        conditions.append(or_(U.display_name.ilike(pattern, escape="\\"), U.email.ilike(pattern, escape="\\"),
+                              U.phone.ilike(pattern, escape="\\")))
+    if role is not None:
+        conditions.append(U.role == role)
+    if after is not None:
+        conditions.append(or_(U.display_name > after[0], and_(U.display_name == after[0], U.id > after[1])))
+    return select(U).where(*conditions).order_by(U.display_name, U.id).limit(first + 1)
+
+
+async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUID] | None, search: str | None,
+                     role: Role | None) -> Page:
+    rows = list((await db.scalars(users_query(first=first, after=after, search=search, role=role))).all())
+    return Page(rows=rows[:first], has_next=len(rows) > first)
 
 
 async def earnings(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sessions_gql.db import models as m
 from sessions_gql.domain import session_rules
 from sessions_gql.domain.enums import CancellationReason, DeclineReason, Party
-from sessions_gql.domain.errors import Interval, ValidationError
+from sessions_gql.domain.errors import Interval, ProviderUnavailable, ValidationError
 from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session_values import RefundChoice
 from sessions_gql.services import booking, funding
@@ -28,6 +28,12 @@ def confirm() -> Transition:
     async def apply(step: Step) -> list[DomainEvent]:
         assert step.actor is not None
         session_rules.check(session_rules.Step.CONFIRM, step.session, step.actor, step.now, step.deps.policy)
+        provider = await step.uow.session.get(m.Provider, step.row.provider_id)  # locked by transition_in
+        assert provider is not None
+        if not provider.visibility.takes_new_sessions:  # paused or deactivated: a pending one expires or is withdrawn
+            raise ProviderUnavailable(f"{provider.visibility.unavailable_reason}, so a pending session cannot be "
+                                      "confirmed: it expires at its respond-by time unless withdrawn first",
+                                      field=None)
         chosen = None
         if step.session.needs_funding:  # a proposal, or the provider accepting a member's counter-offer to one
             member = await step.uow.session.get(m.Member, step.row.member_id, with_for_update=True)

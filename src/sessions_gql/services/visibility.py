@@ -9,7 +9,6 @@ from strawberry.dataloader import DataLoader
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.db.loaders import Loaders
-from sessions_gql.domain.enums import ProviderVisibility
 
 
 async def can_see_member(viewer: Viewer, member_id: uuid.UUID, loaders: Loaders) -> bool:
@@ -50,7 +49,7 @@ def is_provider_or_admin(viewer: Viewer, provider_id: uuid.UUID) -> bool:
 
 def can_see_provider(viewer: Viewer, provider: m.Provider) -> bool:
     """Profiles are public to signed-in users; a deactivated one only to itself and admins."""
-    if provider.visibility is not ProviderVisibility.DEACTIVATED:
+    if provider.visibility.profile_visible:
         return True
     return is_provider_or_admin(viewer, provider.id)
 
