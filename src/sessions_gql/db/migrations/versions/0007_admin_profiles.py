@@ -1,7 +1,7 @@
 """admin tools: users searchable by part of a name, email or phone; services can be archived
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
 `users(filter: {search})` matches any part of a display name, email or phone, any case (ILIKE '%..%'). On
@@ -17,7 +17,7 @@ from alembic import op
 import sessions_gql.db.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

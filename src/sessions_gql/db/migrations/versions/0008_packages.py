@@ -1,7 +1,7 @@
 """packages: offers on a service, bought packages, the sessions and ledger entries tied to them
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01
 
 SQLite cannot ALTER a table to add a foreign key constraint, but it takes a REFERENCES clause on ADD COLUMN
@@ -16,7 +16,7 @@ from alembic import op
 import sessions_gql.db.types
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
