@@ -49,6 +49,9 @@ TITLES: dict[NotificationKind, str] = {
 """The title of each kind; reminders, the meeting link and an admin's deactivation notice say more (`compose`)."""
 SUPPORT = "support"
 ASK_ANSWER = (K.SESSION_REQUESTED, K.SESSION_PROPOSED, K.NEW_TIME_PROPOSED)
+"""Notices that ask for an answer: the one awaited is told when to answer by; the provider, of their conflicts (a
+member's request or new time always fits the provider's free time when made, so a provider's notice shows
+conflicts when busy time was already there and an admin proposed the time for them)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ async def gather(db: AsyncSession, row: m.Session, *, dropped_starts_at: datetim
     async def same_session() -> AsyncSession:
         return db
 
+    await db.flush()  # the transition's own timeline rows count (a request makes the member's phone visible)
     loaders = Loaders(same_session)
     phone = None
     if row.modality is Modality.PHONE:
@@ -241,7 +245,7 @@ class _Writer:
         if kind is K.SESSION_CANCELLED:
             lines += self._reason(row.cancellation_reason.value if row.cancellation_reason else None,
                                   row.cancellation_note)
-        if kind is K.SESSION_REQUESTED and self.party is Party.PROVIDER and self.facts.conflicts:
+        if kind in ASK_ANSWER and self.party is Party.PROVIDER and self.facts.conflicts:
             busy = "; ".join(span(c.starts_at, c.ends_at, self.zone) for c in self.facts.conflicts)
             remarks.append(f"You already have something at {busy}.")
         if kind is K.MEETING_REMINDER:
