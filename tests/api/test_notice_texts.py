@@ -36,6 +36,7 @@ from tests.harness.app import Api, Person
 NOTICES = "{ notifications(first: 20) { edges { node { kind title body session { id } } } } }"
 SET_PREFERENCES = """mutation($preferences: [EmailPreferenceInput!]!) {
   setEmailPreferences(preferences: $preferences) { kind email } }"""
+CHAT = "query($id: ID!) { session(id: $id) { conversation { messages { edges { node { body } } } } } }"
 CONFLICTS = "query($id: ID!) { session(id: $id) { status conflicts { startsAt endsAt } } }"
 IMPORT = """mutation($ics: String!) { importBusyTimes(ics: $ics) { __typename } }"""
 ADD_OVERRIDE = """mutation($input: AddAvailabilityOverrideInput!) { addAvailabilityOverride(input: $input) {
@@ -356,3 +357,14 @@ async def test_an_admins_proposal_over_busy_time_warns_the_provider_and_names_th
         "When: in 2 days, Wednesday 25 November 2026, 05:00-06:00 (America/New_York)\n"
         "How: In person at Praxis Weber, Hauptstr. 5, Berlin\n"
         "Answer by: Tuesday 24 November 2026, 03:00 (America/New_York)")}]
+
+
+async def test_chat_messages_show_the_time_in_both_parties_zones_without_relative_words(api: Api) -> None:
+    t = await three_zones(api)
+    session = await request(t, t.ravi, utc(23, 19))
+    await ok(t.world, CONFIRM, {"sessionId": session["id"]}, t.provider)
+    both = "Tue 24 Nov 00:30 (Asia/Kolkata) / Mon 23 Nov 20:00 (Europe/Berlin)"
+    for who in (t.ravi, t.provider):
+        chat = (await api.gql(CHAT, {"id": session["id"]}, as_=who))["session"]["conversation"]["messages"]
+        assert [e["node"]["body"] for e in chat["edges"]] == [f"Session requested for {both}",
+                                                             f"Session confirmed for {both}"]
