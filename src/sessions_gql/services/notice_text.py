@@ -90,8 +90,10 @@ class Notice:
         return "\n".join([self.lead, *(f"{label}: {value}" for label, value in self.lines), *self.remarks])
 
 
-async def gather(db: AsyncSession, row: m.Session, *, dropped_starts_at: datetime | None = None) -> Facts:
-    """The parties, the service, the member's phone for the provider and the provider's conflicts."""
+async def gather(db: AsyncSession, row: m.Session, *, dropped_starts_at: datetime | None = None,
+                 with_conflicts: bool = True) -> Facts:
+    """The parties, the service, the member's phone for the provider and (`with_conflicts`: only notices that ask
+    for an answer show them) the provider's conflicts."""
     member = await db.get(m.Member, row.member_id)
     provider = await db.get(m.Provider, row.provider_id)
     assert member is not None and provider is not None
@@ -102,15 +104,15 @@ async def gather(db: AsyncSession, row: m.Session, *, dropped_starts_at: datetim
     async def same_session() -> AsyncSession:
         return db
 
-    await db.flush()  # the transition's own timeline rows count (a request makes the member's phone visible)
     loaders = Loaders(same_session)
     phone = None
     if row.modality is Modality.PHONE:
+        await db.flush()  # the transition's own timeline rows count: a request makes the member's phone visible
         as_provider = Viewer(user_id=provider_user.id, role=Role.PROVIDER, time_zone=provider_user.time_zone,
                              provider_id=provider.id)
         if await visibility.sees_contact_details(as_provider, row.member_id, loaders):
             phone = member_user.phone
-    found = await conflicts.of_session(loaders, row)
+    found = await conflicts.of_session(loaders, row) if with_conflicts else []
     return Facts(row=row, member=member_user, provider=provider_user, service=service.name if service else "session",
                  member_phone=phone, conflicts=tuple(found), dropped_starts_at=dropped_starts_at,
                  streak=provider.consecutive_cancellations)
@@ -248,8 +250,9 @@ class _Writer:
         if kind in ASK_ANSWER and self.party is Party.PROVIDER and self.facts.conflicts:
             busy = "; ".join(span(c.starts_at, c.ends_at, self.zone) for c in self.facts.conflicts)
             remarks.append(f"You already have something at {busy}.")
-        if kind is K.MEETING_REMINDER:
-            title = f"Your session is {relative(row.starts_at, row.ends_at, self.zone, self.now) or 'over'}"
+        words = relative(row.starts_at, row.ends_at, self.zone, self.now)
+        if kind is K.MEETING_REMINDER and words:
+            title = f"Your session is {words}"
         if kind is K.MEETING_LINK:
             title = f"Your session starts {self._starts_in()}"
         return Notice(title=title, lead=self._lead(), lines=tuple(lines), remarks=tuple(remarks),
@@ -328,8 +331,8 @@ class _Writer:
             return (f"The new time proposed for {session} was not answered before the session's start, so it "
                     "lapsed; the session stays at its original time.")
         if kind is K.MEETING_REMINDER:
-            words = relative(row.starts_at, row.ends_at, self.zone, self.now) or "over"
-            return f"A reminder: {session} is {words}."
+            words = relative(row.starts_at, row.ends_at, self.zone, self.now)
+            return f"A reminder: {session} is {words}." if words else f"A reminder about {session}."
         if kind is K.MEETING_LINK:
             return f"{session[0].upper()}{session[1:]} starts {self._starts_in()}."
         if kind is K.MEMBER_WAITING:

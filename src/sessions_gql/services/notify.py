@@ -28,7 +28,7 @@ async def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind,
     if user is None:
         raise RuntimeError("a notification for a user that does not exist")
     if session is not None and facts is None and kind is not K.MESSAGE_RECEIVED:
-        facts = await notice_text.gather(uow.session, session)
+        facts = await notice_text.gather(uow.session, session, with_conflicts=kind in notice_text.ASK_ANSWER)
     notice = notice_text.compose(kind, recipient=user, facts=facts, now=now, note=body, session=session)
     row = m.Notification(user_id=user_id, kind=kind, title=notice.title, body=notice.body,
                          session_id=session.id if session else None, created_at=now)

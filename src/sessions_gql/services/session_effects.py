@@ -54,7 +54,9 @@ async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: 
             for e in events if isinstance(e, ev.PartyNotified)]
     told += [(admin_id, notify.K.ACCOUNT_DEACTIVATED) for admin_id in deactivated]
     if told:
-        facts = await notice_text.gather(uow.session, row, dropped_starts_at=_dropped(events))
+        asking = any(kind in notice_text.ASK_ANSWER for _user, kind in told)
+        facts = await notice_text.gather(uow.session, row, dropped_starts_at=_dropped(events),
+                                         with_conflicts=asking)
         for user_id, kind in told:
             written.notifications.append(await notify.notify(uow, user_id=user_id, kind=kind, session=row,
                                                              now=now, facts=facts))
