@@ -4,12 +4,14 @@ times and relative words of the one formatter (services/notice_text.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Modality, NotificationKind, Role, SessionStatus
+from sessions_gql.domain.errors import Interval
 from sessions_gql.services.email_templates import render
 from sessions_gql.services.notice_text import Facts, chat_time, compose, relative, span
 
@@ -107,3 +109,30 @@ def test_chat_times_show_each_distinct_zone_once() -> None:
     assert chat_time(TUESDAY, ("Asia/Kolkata", "America/New_York")) == (
         "Tue 24 Nov 15:30 (Asia/Kolkata) / Tue 24 Nov 05:00 (America/New_York)")
     assert chat_time(TUESDAY, ("Europe/London", "Europe/London")) == "Tue 24 Nov 10:00 (Europe/London)"
+
+
+def test_a_request_over_busy_time_warns_the_provider_only() -> None:
+    busy = (Interval(TUESDAY - timedelta(minutes=30), TUESDAY + timedelta(minutes=15)),
+            Interval(TUESDAY + timedelta(minutes=45), TUESDAY + timedelta(hours=2)))
+    requested = replace(facts(status=SessionStatus.AWAITING_APPROVAL, approved_by_provider=False,
+                              respond_by=TUESDAY - timedelta(hours=2)), conflicts=busy)
+    notice = compose(K.SESSION_REQUESTED, recipient=PROVIDER, facts=requested, now=NOW)
+    assert notice.remarks == ("You already have something at Tuesday 24 November 2026, 09:30-10:15 (Europe/London); "
+                              "Tuesday 24 November 2026, 10:45-12:00 (Europe/London).",)
+    assert notice.body.endswith("\nAnswer by: Tuesday 24 November 2026, 08:00 (Europe/London)\n"
+                                + notice.remarks[0])
+    email = render(notice, recipient=PROVIDER)
+    assert f"\n\n{notice.remarks[0]}\n\n" in email.text and f"<p>{notice.remarks[0]}</p>" in email.html
+    assert compose(K.SESSION_CONFIRMED, recipient=PROVIDER, facts=requested, now=NOW).remarks == ()
+    assert compose(K.SESSION_REQUESTED, recipient=MEMBER, facts=requested, now=NOW).remarks == ()
+
+
+def test_a_provider_no_show_that_deactivates_says_so() -> None:
+    missed = replace(facts(status=SessionStatus.NO_SHOW), streak=5)
+    own = compose(K.ACCOUNT_DEACTIVATED, recipient=PROVIDER, facts=missed, now=NOW)
+    admin = compose(K.ACCOUNT_DEACTIVATED, recipient=person("Ops", Role.ADMIN, "UTC"), facts=missed, now=NOW)
+    assert own.lines == (("Last", "the Therapy session with Sam <Member> & Co on Tuesday 24 November 2026, "
+                                  "10:00-11:00 (Europe/London), not started by you (a no-show)"),)
+    assert (admin.title, admin.lines) == ("Provider account deactivated: Dr Lane", (
+        ("Last", "the Therapy session with Sam <Member> & Co on Tuesday 24 November 2026, 10:00-11:00 (UTC), "
+                 "not started by the provider (a no-show)"),))
