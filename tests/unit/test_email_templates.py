@@ -136,3 +136,13 @@ def test_a_provider_no_show_that_deactivates_says_so() -> None:
     assert (admin.title, admin.lines) == ("Provider account deactivated: Dr Lane", (
         ("Last", "the Therapy session with Sam <Member> & Co on Tuesday 24 November 2026, 10:00-11:00 (UTC), "
                  "not started by the provider (a no-show)"),))
+
+
+def test_a_phone_session_names_the_number_only_when_the_provider_may_see_it() -> None:
+    called = facts(modality=Modality.PHONE)
+    unseen = compose(K.SESSION_CONFIRMED, recipient=PROVIDER, facts=called, now=NOW)
+    seen = compose(K.SESSION_CONFIRMED, recipient=PROVIDER, facts=replace(called, member_phone="+49 30 1"), now=NOW)
+    assert dict(unseen.lines)["How"] == "Phone call: you call Sam <Member> & Co (no number available to you)"
+    assert dict(seen.lines)["How"] == "Phone call: you call Sam <Member> & Co on +49 30 1"
+    assert dict(compose(K.SESSION_CONFIRMED, recipient=MEMBER, facts=called, now=NOW).lines)["How"] == (
+        "Phone call: Dr Lane calls Sam <Member> & Co")

@@ -271,8 +271,9 @@ class _Writer:
         row, facts = self.row, self.facts
         if row.modality is Modality.PHONE:
             if self.party is Party.PROVIDER:
-                number = facts.member_phone or "no number on file"
-                return f"Phone call: you call {facts.member.display_name} on {number}"
+                if facts.member_phone is None:  # none on file, or not theirs to see yet (an unanswered proposal)
+                    return f"Phone call: you call {facts.member.display_name} (no number available to you)"
+                return f"Phone call: you call {facts.member.display_name} on {facts.member_phone}"
             if self.party is Party.MEMBER and facts.member.phone:
                 return f"Phone call: {facts.provider.display_name} calls you on {facts.member.phone}"
             return f"Phone call: {facts.provider.display_name} calls {facts.member.display_name}"
