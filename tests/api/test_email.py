@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import aiosmtplib
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import EmailStatus, NotificationKind
+from sessions_gql.resolvers import ids
 from sessions_gql.services import email_delivery, scheduler
 from tests.api.lifecycle_helpers import advance, at, book, request, world
 from tests.harness.app import START, Api, Person
@@ -30,6 +32,14 @@ async def address(api: Api, who: Person) -> str:
         return user.email
 
 
+async def room(api: Api, session_id: str) -> str:
+    """The session's video room URL, as stored (the API shows it only from 15 minutes before the start)."""
+    async with api.deps.sessions() as db:
+        row = await db.get(m.Session, uuid.UUID(ids.split(session_id)[1]))
+        assert row is not None and row.video_room_url is not None
+        return row.video_room_url
+
+
 async def deliveries(api: Api) -> list[m.EmailDelivery]:
     async with api.deps.sessions() as db:
         return list((await db.scalars(select(m.EmailDelivery).order_by(m.EmailDelivery.id))).all())
@@ -37,23 +47,27 @@ async def deliveries(api: Api) -> list[m.EmailDelivery]:
 
 async def test_booking_emails_each_party_in_their_own_time_zone(mail_api: Api, smtp_server: SmtpServer) -> None:
     w = await world(mail_api)
-    await book(w, at(1, 10))  # Tuesday 10:00 UTC: 10:00 in London, 11:00 in Berlin
+    session = await book(w, at(1, 10))  # Tuesday 10:00 UTC: 10:00 in London, 11:00 in Berlin
     assert await email_delivery.deliver_due(mail_api.deps) == 2
     provider_mail, member_mail = smtp_server.inbox.messages
     assert provider_mail.rcpt_tos == [await address(mail_api, w.provider)]
     assert provider_mail.subject == (
         "New session request: Tuesday 24 November 2026, 10:00-11:00 (Europe/London)")
     assert provider_mail.part("plain") == (
-        "Hello Dr Lane,\n\nA member has requested a session with you. Please confirm or decline it.\n\n"
-        f"When: Tuesday 24 November 2026, 10:00-11:00 (Europe/London)\n\n{FOOTER}")
+        "Hello Dr Lane,\n\nSam Member requested a Therapy session with you. Please confirm or decline it.\n\n"
+        "When: tomorrow, Tuesday 24 November 2026, 10:00-11:00 (Europe/London)\n\nHow: Video call\n\n"
+        f"Answer by: Tuesday 24 November 2026, 08:00 (Europe/London)\n\n{FOOTER}")
     assert member_mail.rcpt_tos == [await address(mail_api, w.member)]
     assert member_mail.subject == "Session confirmed: Tuesday 24 November 2026, 11:00-12:00 (Europe/Berlin)"
+    link = await room(mail_api, session["id"])
     assert member_mail.part("plain") == (
-        "Hello Sam Member,\n\nYour session is confirmed.\n\n"
-        f"When: Tuesday 24 November 2026, 11:00-12:00 (Europe/Berlin)\n\n{FOOTER}")
+        "Hello Sam Member,\n\nYour Therapy session with Dr Lane is confirmed.\n\n"
+        "When: tomorrow, Tuesday 24 November 2026, 11:00-12:00 (Europe/Berlin)\n\nHow: Video call\n\n"
+        f"Join: {link}\n\n{FOOTER}")
     html = member_mail.part("html")
-    assert "<p>Your session is confirmed.</p>" in html
-    assert "<p><strong>When:</strong> Tuesday 24 November 2026, 11:00-12:00 (Europe/Berlin)</p>" in html
+    assert "<p>Your Therapy session with Dr Lane is confirmed.</p>" in html
+    assert ("<p><strong>When:</strong> tomorrow, Tuesday 24 November 2026, 11:00-12:00 (Europe/Berlin)</p>"
+            in html)
     rows = await deliveries(mail_api)
     assert [r.message["Message-ID"] for r in smtp_server.inbox.messages] == [
         f"<notification-{row.notification_id}@localhost>" for row in rows]
@@ -71,7 +85,7 @@ async def test_the_reminder_and_the_join_link_are_emailed_at_their_time(mail_api
     await advance(mail_api, 23 * 60)  # Wednesday 09:00: the provider's link
     link = smtp_server.inbox.messages[-1]
     assert link.subject == (
-        "Your session starts in an hour: Wednesday 25 November 2026, 10:00-11:00 (Europe/London)")
+        "Your session starts in 1 hour: Wednesday 25 November 2026, 10:00-11:00 (Europe/London)")
     text = link.part("plain")
     url = text.split("Join: ", 1)[1].split("\n", 1)[0]
     assert url.startswith("https://meet.example.org/s-")

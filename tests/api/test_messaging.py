@@ -302,8 +302,10 @@ async def test_booking_events_post_system_messages(api: Api) -> None:
     view = (await api.gql(SESSION_CHAT, {"id": session["id"]}, as_=w.provider))["session"]["conversation"]
     assert [e["node"] for e in view["messages"]["edges"]] == [
         {"body": body, "sender": None, "session": {"id": session["id"]}} for body in (
-            "Session requested for Tue 24 Nov 10:00 UTC", "Session confirmed for Tue 24 Nov 10:00 UTC",
-            "New time proposed: Wed 25 Nov 11:00 UTC (was Tue 24 Nov 10:00 UTC)")]
+            "Session requested for Tue 24 Nov 11:00 (Europe/Berlin) / Tue 24 Nov 10:00 (Europe/London)",
+            "Session confirmed for Tue 24 Nov 11:00 (Europe/Berlin) / Tue 24 Nov 10:00 (Europe/London)",
+            "New time proposed: Wed 25 Nov 12:00 (Europe/Berlin) / Wed 25 Nov 11:00 (Europe/London) "
+            "(was Tue 24 Nov 11:00 (Europe/Berlin) / Tue 24 Nov 10:00 (Europe/London))")]
     assert view["unreadCount"] == 3
     await sent(api, w.provider, "Works for me", conversation=view["id"])
     member_view = (await api.gql(SESSION_CHAT, {"id": session["id"]}, as_=w.member))["session"]["conversation"]

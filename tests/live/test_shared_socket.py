@@ -67,7 +67,7 @@ async def test_three_subscriptions_on_one_socket_each_get_every_event_once(live:
     assert [(e["type"], e["session"]["id"]) for e in timeline] == [(kind, sid) for sid in made for kind in CYCLE]
     assert notifications == [{"kind": "SESSION_CONFIRMED", "session": {"id": sid}} for sid in made] + [
         {"kind": "MESSAGE_RECEIVED", "session": None}]
-    system = [f"Session {what} for Tue 24 Nov {hour:02d}:00 UTC" for hour in (9, 11, 13, 15)
-              for what in ("requested", "confirmed")]
+    system = [f"Session {what} for Tue 24 Nov {hour + 1:02d}:00 (Europe/Berlin) / Tue 24 Nov {hour:02d}:00 "
+              "(Europe/London)" for hour in (9, 11, 13, 15) for what in ("requested", "confirmed")]
     assert chat == [{"__typename": "MessageAdded", "message": {"body": body, "sender": None}} for body in system] + [
         {"__typename": "MessageAdded", "message": {"body": "See you all", "sender": {"displayName": "Dr Lane"}}}]

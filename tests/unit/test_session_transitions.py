@@ -691,7 +691,8 @@ def test_the_other_party_rejects_the_new_time_and_the_original_stands() -> None:
 def test_the_proposer_withdraws_the_new_time() -> None:
     session = rescheduling()
     assert session.withdraw_new_time(actor=PROVIDER, now=NOW, policy=POLICY) == [
-        TimelineRecorded(T.NEW_TIME_WITHDRAWN, PROVIDER, S.RESCHEDULING, S.CONFIRMED, None, None, START, NEW_START)
+        TimelineRecorded(T.NEW_TIME_WITHDRAWN, PROVIDER, S.RESCHEDULING, S.CONFIRMED, None, None, START, NEW_START),
+        PartyNotified(Party.MEMBER, N.NEW_TIME_WITHDRAWN),
     ]
     assert (session.status, session.proposal) == (S.CONFIRMED, None)
 
@@ -743,7 +744,9 @@ def test_a_pending_new_time_lapses_at_the_original_start() -> None:
     session = rescheduling()
     refused(session, TooEarly, lambda s: s.expire_proposal(now=START - MIN, policy=POLICY))
     assert session.expire_proposal(now=START, policy=POLICY) == [
-        TimelineRecorded(T.EXPIRED, None, S.RESCHEDULING, S.CONFIRMED, "PROPOSAL", None, START, NEW_START)
+        TimelineRecorded(T.EXPIRED, None, S.RESCHEDULING, S.CONFIRMED, "PROPOSAL", None, START, NEW_START),
+        PartyNotified(Party.MEMBER, N.NEW_TIME_EXPIRED),
+        PartyNotified(Party.PROVIDER, N.NEW_TIME_EXPIRED),
     ]
     assert (session.status, session.starts_at, session.proposal, session.version) == (S.CONFIRMED, START, None, 4)
 

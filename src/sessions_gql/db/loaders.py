@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Party, TimelineEventType
+from sessions_gql.domain.enums import OverrideKind, Party, TimelineEventType
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -254,5 +255,22 @@ class Loaders:
             query = select(P.provider_id, P.member_id).where(tuple_(P.provider_id, P.member_id).in_(keys)).distinct()
             found = {(row.provider_id, row.member_id) for row in (await session.execute(query)).all()}
             return [key in found for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def blocked_overlapping(self) -> DataLoader[tuple[uuid.UUID, datetime, datetime], list[m.AvailabilityOverride]]:
+        """(provider_id, starts_at, ends_at) -> the provider's BLOCKED overrides (imported busy time included)
+        overlapping that span, by start: one statement per batch."""
+        O = m.AvailabilityOverride  # noqa: E741 - the model's initial, as elsewhere
+
+        async def load(keys: list[tuple[uuid.UUID, datetime, datetime]]) -> list[list[m.AvailabilityOverride]]:
+            session = await self._db()
+            spans = [and_(O.provider_id == provider_id, O.starts_at < ends_at, O.ends_at > starts_at)
+                     for provider_id, starts_at, ends_at in keys]
+            rows = (await session.scalars(select(O).where(O.kind == OverrideKind.BLOCKED, or_(*spans))
+                                          .order_by(O.starts_at, O.id))).all()
+            return [[row for row in rows if row.provider_id == provider_id and row.starts_at < ends_at
+                     and row.ends_at > starts_at] for provider_id, starts_at, ends_at in keys]
 
         return DataLoader(load_fn=load)

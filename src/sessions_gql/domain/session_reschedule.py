@@ -110,12 +110,14 @@ class ReschedulePhase(SessionState):
 
     def withdraw_new_time(self, *, actor: Actor, now: datetime, policy: BookingPolicy) -> list[DomainEvent]:
         check(Step.WITHDRAW_NEW_TIME, self, actor, now, policy)
-        return self._bumped([self._drop_proposal(T.NEW_TIME_WITHDRAWN, actor)])
+        event = self._drop_proposal(T.NEW_TIME_WITHDRAWN, actor)
+        return self._bumped([event, *self._notify(actor, N.NEW_TIME_WITHDRAWN)])
 
     def expire_proposal(self, *, now: datetime, policy: BookingPolicy) -> list[DomainEvent]:
         """At the original start an unanswered new time lapses and the original time stands."""
         check(Step.EXPIRE_PROPOSAL, self, None, now, policy)
-        return self._bumped([self._drop_proposal(T.EXPIRED, None, reason="PROPOSAL")])
+        event = self._drop_proposal(T.EXPIRED, None, reason="PROPOSAL")
+        return self._bumped([event, *self._notify(None, N.NEW_TIME_EXPIRED)])
 
     def _drop_proposal(
         self,

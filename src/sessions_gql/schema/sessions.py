@@ -17,7 +17,7 @@ from sessions_gql.domain.enums import PresenceState as PresenceEnum
 from sessions_gql.domain.enums import SessionStatus as StatusEnum
 from sessions_gql.realtime.presence import states as presence_states
 from sessions_gql.resolvers import ids
-from sessions_gql.schema.common import Money, Node, PageInfo, resolver_field
+from sessions_gql.schema.common import Money, Node, PageInfo, Slot, resolver_field
 from sessions_gql.schema.context import Info
 from sessions_gql.schema.enums import (
     CancellationReason,
@@ -34,6 +34,7 @@ from sessions_gql.schema.enums import (
     TimelineEventType,
 )
 from sessions_gql.schema.people import Member, Provider, Service, User, member_of, money, provider_of
+from sessions_gql.services import conflicts as busy_time
 from sessions_gql.services import visibility
 
 if TYPE_CHECKING:
@@ -337,6 +338,15 @@ class Session(Node):
         from sessions_gql.resolvers.sessions import timeline_page
 
         return await timeline_page(info, self.row.id, first=first, after=after)
+
+    @resolver_field(description="The provider and admins (an empty list for anyone else): busy time imported from "
+                                "calendars and BLOCKED availability overrides overlapping the session's time, and "
+                                "a pending proposal's, for the confirmation dialog.")
+    async def conflicts(self, info: Info) -> list[Slot]:
+        if not visibility.is_provider_or_admin(info.context.viewer, self.row.provider_id):
+            return []
+        found = await busy_time.of_session(info.context.loaders, self.row)
+        return [Slot(starts_at=each.starts_at, ends_at=each.ends_at) for each in found]
 
 
 @strawberry.type

@@ -209,7 +209,11 @@ async def post_booking_message(uow: UnitOfWork, *, row: m.Session, events: Seque
                                now: datetime) -> list[m.Message]:
     """One system message per transition that changes the session's status or time, in the caller's
     transaction; the caller lists them in its outbox row."""
-    texts = [text for event in events if isinstance(event, TimelineRecorded) if (text := describe(event, row))]
+    recorded = [event for event in events if isinstance(event, TimelineRecorded)]
+    if not recorded:
+        return []
+    zones = await _party_zones(uow, row)
+    texts = [text for event in recorded if (text := describe(event, row, zones))]
     if not texts:
         return []
     conversation = await open_conversation(uow, member_id=row.member_id, provider_id=row.provider_id, now=now)
@@ -219,6 +223,17 @@ async def post_booking_message(uow: UnitOfWork, *, row: m.Session, events: Seque
     _touch(conversation, now)
     await uow.session.flush()
     return messages
+
+
+async def _party_zones(uow: UnitOfWork, row: m.Session) -> tuple[str, str]:
+    """The member's time zone, then the provider's (rows the transition has loaded already)."""
+    member = await uow.session.get(m.Member, row.member_id)
+    provider = await uow.session.get(m.Provider, row.provider_id)
+    assert member is not None and provider is not None
+    member_user, provider_user = await uow.session.get(m.User, member.user_id), await uow.session.get(
+        m.User, provider.user_id)
+    assert member_user is not None and provider_user is not None
+    return member_user.time_zone, provider_user.time_zone
 
 
 # ------------------------------------------------------------------ read marks and typing

@@ -17,7 +17,7 @@ from sessions_gql.domain.enums import Funding, LedgerEntryKind, Party, ProviderV
 from sessions_gql.domain.errors import InsufficientFunds, Interval, ScheduleConflict, SlotUnavailable
 from sessions_gql.domain.reliability import ProviderReliability, rank_response_seconds
 from sessions_gql.domain.session import Session
-from sessions_gql.services import notify, wallet
+from sessions_gql.services import notice_text, notify, wallet
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import write_back
 
@@ -46,14 +46,20 @@ async def apply_events(uow: UnitOfWork, deps: Deps, *, row: m.Session, session: 
             await _move_funds(uow, row, member, event, now)
         elif isinstance(event, ev.VideoRoomRequested):
             written.timeline += _video(uow, deps, row, event, now)
-    await _reliability(uow, deps, provider, events, now, written, row)
+    deactivated = await _reliability(uow, deps, provider, events)
     write_back(session, row)
     row.updated_at = now
-    for event in events:
-        if isinstance(event, ev.PartyNotified):
-            user_id = member.user_id if event.party is Party.MEMBER else provider.user_id
-            note = await notify.notify(uow, user_id=user_id, kind=event.kind, session=row, now=now)
-            written.notifications.append(note)
+    # worded after write_back, so every notice tells the session as it now is
+    told = [(member.user_id if e.party is Party.MEMBER else provider.user_id, e.kind)
+            for e in events if isinstance(e, ev.PartyNotified)]
+    told += [(admin_id, notify.K.ACCOUNT_DEACTIVATED) for admin_id in deactivated]
+    if told:
+        asking = any(kind in notice_text.ASK_ANSWER for _user, kind in told)
+        facts = await notice_text.gather(uow.session, row, dropped_starts_at=_dropped(events),
+                                         with_conflicts=asking)
+        for user_id, kind in told:
+            written.notifications.append(await notify.notify(uow, user_id=user_id, kind=kind, session=row,
+                                                             now=now, facts=facts))
     await sync_holds(uow, row, session, actor)
     return written
 
@@ -116,13 +122,24 @@ def _video(uow: UnitOfWork, deps: Deps, row: m.Session, event: ev.VideoRoomReque
     return [_timeline(uow, row, ev.TimelineRecorded(kind, None), now)]
 
 
-async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events: list[ev.DomainEvent],
-                       now: datetime, written: Written, row: m.Session) -> None:
+def _dropped(events: list[ev.DomainEvent]) -> datetime | None:
+    """The start of the proposal a rejection, withdrawal or lapse dropped (its timeline event names it)."""
+    dropping = (TimelineEventType.NEW_TIME_REJECTED, TimelineEventType.NEW_TIME_WITHDRAWN, TimelineEventType.EXPIRED)
+    for event in events:
+        if isinstance(event, ev.TimelineRecorded) and event.type in dropping and event.new_starts_at is not None:
+            return event.new_starts_at
+    return None
+
+
+async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events: list[ev.DomainEvent]
+                       ) -> list[uuid.UUID]:
+    """Update the provider's figures; the admins to tell of an automatic deactivation (told by the caller)."""
     figures = ProviderReliability(
         consecutive_cancellations=provider.consecutive_cancellations, late_cancellations=provider.late_cancellations,
         flagged=provider.flagged, response_count=provider.response_count,
         response_minutes_total=float(provider.response_minutes_total), late_responses=provider.late_responses,
     )
+    admins: list[uuid.UUID] = []
     index = 0
     while index < len(events):  # record_cancellation may append follow-up events; they are handled too
         event = events[index]
@@ -135,9 +152,7 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
             figures.record_completed()
         elif isinstance(event, ev.ProviderDeactivationRequested):
             provider.visibility = ProviderVisibility.DEACTIVATED
-            for admin_id in await notify.admin_user_ids(uow):
-                written.notifications.append(await notify.notify(
-                    uow, user_id=admin_id, kind=notify.K.ACCOUNT_DEACTIVATED, session=row, now=now))
+            admins = await notify.admin_user_ids(uow)
     provider.consecutive_cancellations = figures.consecutive_cancellations
     provider.late_cancellations = figures.late_cancellations
     provider.flagged = figures.flagged
@@ -145,6 +160,7 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
     provider.response_minutes_total = round(figures.response_minutes_total, 2)
     provider.late_responses = figures.late_responses
     provider.rank_response_seconds = rank_response_seconds(provider.response_count, provider.response_minutes_total)
+    return admins
 
 
 async def conflicts(uow: UnitOfWork, *, session: Session, interval: Interval, party: Party) -> list[Interval]:

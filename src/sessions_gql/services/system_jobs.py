@@ -58,8 +58,6 @@ def _register_reminder(kind: str, notification: NotificationKind, party: Party) 
                  else await uow.session.get(m.Provider, row.provider_id))
         assert owner is not None
         note = await notify.notify(uow, user_id=owner.user_id, kind=notification, session=row, now=now)
-        if notification is NotificationKind.MEETING_LINK and row.video_room_url:
-            note.body = f"{note.body} Join: {row.video_room_url}"
         event = m.TimelineEvent(session_id=row.id, type=TimelineEventType.REMINDER_SENT, at=now,
                                 note=notification.value)
         uow.session.add(event)
