@@ -338,6 +338,8 @@ class SessionFilter:
     provider_id: strawberry.ID | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
+    funding: list[Funding] | None = strawberry.field(
+        default=None, description="How the sessions were paid for (any of these); at most one of each value.")
 
 
 async def load_session(info: Info, session_id: uuid.UUID | None) -> Session | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import OPEN_STATUSES, Party, SessionStatus
+from sessions_gql.domain.enums import OPEN_STATUSES, Funding, Party, SessionStatus
 
 S = m.Session
 UPCOMING = (SessionStatus.CONFIRMED, SessionStatus.RESCHEDULING, SessionStatus.IN_PROGRESS)
@@ -33,6 +33,7 @@ class SessionQuery:
     provider_id: uuid.UUID | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
+    funding: tuple[Funding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> li
         conditions.append(S.starts_at >= query.starts_after)
     if query.starts_before is not None:
         conditions.append(S.starts_at < query.starts_before)
+    if query.funding:  # a session not yet funded (a proposal not yet accepted) matches no funding
+        conditions.append(S.funding.in_(query.funding))
     return conditions
 
 
