@@ -201,7 +201,7 @@ class Session(Node):
 
     @strawberry.field
     async def member(self, info: Info) -> Member:
-        return await member_of(info, self.row.member_id)
+        return await member_of(info, self.row.member_id, of_session=True)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
