@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     video_base_url: str = "https://meet.example.org"
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # history
+    # a member turned away from joining by a no-show mark: the provider hears of it once in this many seconds
+    turned_away_notice_seconds: int = Field(default=60, ge=1)
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         for part in self.trusted_proxies.split(","):

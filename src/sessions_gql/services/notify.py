@@ -43,14 +43,16 @@ def describe(kind: NotificationKind, session: m.Session | None) -> str:
 
 
 async def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind, session: m.Session | None,
-                 now: datetime, body: str | None = None) -> m.Notification:
-    """The in-app notification, and its email when the user wants this kind by email (the default)."""
+                 now: datetime, body: str | None = None, title: str | None = None,
+                 email: bool = True) -> m.Notification:
+    """The in-app notification, and its email when the user wants this kind by email (the default); `email`
+    False: in-app only (a notice whose kind's email would say something else)."""
     text = describe(kind, session) if body is None else body
-    row = m.Notification(user_id=user_id, kind=kind, title=TITLES[kind], body=text,
+    row = m.Notification(user_id=user_id, kind=kind, title=TITLES[kind] if title is None else title, body=text,
                          session_id=session.id if session else None, created_at=now)
     uow.session.add(row)
     user = await uow.session.get(m.User, user_id)
-    if user is not None and wants_email(user, kind):
+    if email and user is not None and wants_email(user, kind):
         _enqueue_email(uow, row, user, session, now)
     return row
 
