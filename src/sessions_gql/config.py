@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # packages
     package_validity_days: int = Field(default=365, ge=1, le=3650)  # a bought package can be booked this long
 
+    # history
+    # a member turned away from joining by a no-show mark: the provider hears of it once in this many seconds
+    turned_away_notice_seconds: int = Field(default=60, ge=1)
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         for part in self.trusted_proxies.split(","):

@@ -46,8 +46,8 @@ async def test_member_proposes_a_new_time_holding_both_and_the_provider_accepts(
     assert (moving["status"], moving["startsAt"], moving["version"]) == ("RESCHEDULING", at(3, 10), 3)
     assert moving["proposal"] == {"startsAt": at(3, 14), "proposedBy": "MEMBER"}
     assert (moving["approvals"], moving["awaitingResponseFrom"]) == ({"member": True, "provider": False}, "PROVIDER")
-    assert types(moving) == [*BOOKED, "NEW_TIME_PROPOSED"]
-    detail = (await view(w, session["id"], w.member))["timelineDetail"]["edges"][-1]["node"]
+    assert types(moving) == [*BOOKED, "NEW_TIME_PROPOSED", "APPROVED_BY_MEMBER"]
+    detail = (await view(w, session["id"], w.member))["timelineDetail"]["edges"][-2]["node"]
     assert (detail["previousStartsAt"], detail["newStartsAt"]) == (at(3, 10), at(3, 14))
     assert moving["allowedActions"] == ["CANCEL", "PROPOSE_NEW_TIME", "WITHDRAW_NEW_TIME", "SEND_MESSAGE"]
     theirs = await view(w, session["id"], w.provider)
@@ -62,7 +62,7 @@ async def test_member_proposes_a_new_time_holding_both_and_the_provider_accepts(
     accepted = await ok(w, ACCEPT_NEW_TIME, {"sessionId": session["id"]}, w.provider)
     assert (accepted["status"], accepted["startsAt"], accepted["endsAt"]) == ("CONFIRMED", at(3, 14), at(3, 15))
     assert (accepted["proposal"], accepted["approvals"]) == (None, {"member": True, "provider": True})
-    assert types(accepted) == [*BOOKED, "NEW_TIME_PROPOSED", "NEW_TIME_ACCEPTED"]
+    assert types(accepted) == [*BOOKED, "NEW_TIME_PROPOSED", "APPROVED_BY_MEMBER", "NEW_TIME_ACCEPTED"]
     assert (await view(w, session["id"], w.member))["startsAt"] == at(3, 14)
     wallet = await w.wallet()
     assert (balance(wallet), ledger(wallet)) == ((140, 60), [("HOLD", 60), ("GRANT", 200)])
@@ -83,7 +83,8 @@ async def test_provider_proposes_outside_availability_and_the_member_rejects(api
     rejected = await ok(w, REJECT_NEW_TIME, {"sessionId": session["id"], "reason": "NOT_AVAILABLE",
                                              "note": "mornings only"}, w.member)
     assert (rejected["status"], rejected["startsAt"], rejected["proposal"]) == ("CONFIRMED", at(3, 10), None)
-    assert types(rejected) == [*BOOKED, "NEW_TIME_PROPOSED", "NEW_TIME_PROPOSED", "NEW_TIME_REJECTED"]
+    assert types(rejected) == [*BOOKED, "NEW_TIME_PROPOSED", "APPROVED_BY_PROVIDER", "NEW_TIME_PROPOSED",
+                              "APPROVED_BY_PROVIDER", "NEW_TIME_REJECTED"]
     last = rejected["timeline"]["edges"][-1]["node"]
     assert (last["reason"], last["actorRole"], last["fromStatus"], last["toStatus"]) == (
         "NOT_AVAILABLE", "MEMBER", "RESCHEDULING", "CONFIRMED")
@@ -183,7 +184,8 @@ async def test_a_pending_new_time_expires_at_the_original_start(api: Api) -> Non
     assert await advance(api, 6) == at(1, 10, 5)
     expired = await view(w, session["id"], w.provider)
     assert (expired["status"], expired["startsAt"], expired["proposal"]) == ("CONFIRMED", at(1, 10), None)
-    assert types(expired) == [*BOOKED, "NEW_TIME_PROPOSED", "REMINDER_SENT", "REMINDER_SENT", "EXPIRED"]
+    assert types(expired) == [*BOOKED, "NEW_TIME_PROPOSED", "APPROVED_BY_MEMBER", "REMINDER_SENT", "REMINDER_SENT",
+                             "EXPIRED"]
     last = expired["timeline"]["edges"][-1]["node"]
     assert (last["actorRole"], last["reason"], last["fromStatus"], last["toStatus"]) == (
         None, "PROPOSAL", "RESCHEDULING", "CONFIRMED")

@@ -563,6 +563,7 @@ def test_proposing_a_new_time_on_a_confirmed_session_holds_both_slots_until_answ
             previous_starts_at=START,
             new_starts_at=NEW_START,
         ),
+        TimelineRecorded(T.APPROVED_BY_PROVIDER, PROVIDER),
         PartyNotified(Party.MEMBER, N.NEW_TIME_PROPOSED),
     ]
     assert session.proposal == Proposal(NEW_START, NEW_START + H, Party.PROVIDER, NOW + H)
@@ -581,9 +582,12 @@ def test_a_newer_proposal_by_the_other_party_replaces_the_pending_one() -> None:
     session = rescheduling()
     other = NEW_START + 2 * H
     events = session.propose_new_time(actor=MEMBER, now=NOW, policy=POLICY, starts_at=other, duration_minutes=30)
-    assert events[0] == TimelineRecorded(
-        T.NEW_TIME_PROPOSED, MEMBER, S.RESCHEDULING, S.RESCHEDULING, previous_starts_at=START, new_starts_at=other
-    )
+    assert events[:2] == [
+        TimelineRecorded(
+            T.NEW_TIME_PROPOSED, MEMBER, S.RESCHEDULING, S.RESCHEDULING, previous_starts_at=START, new_starts_at=other
+        ),
+        TimelineRecorded(T.APPROVED_BY_MEMBER, MEMBER),
+    ]
     assert session.proposal == Proposal(other, other + 30 * MIN, Party.MEMBER, NOW)
     assert session.awaiting_response_from is Party.PROVIDER
 

@@ -100,3 +100,10 @@ class LateCancellationUnacknowledged(DomainError):
         self.credits_at_stake = credits_at_stake
         self.consequence = consequence
 
+
+class MarkedNoShow(InvalidTransition):
+    """A member's join refused because the provider marked them a no-show, which the provider may still undo."""
+
+    def __init__(self, message: str, *, marked_at: datetime) -> None:
+        super().__init__(message)
+        self.marked_at = marked_at

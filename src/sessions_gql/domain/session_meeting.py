@@ -5,6 +5,9 @@ Choices where DOMAIN.md is silent:
   one recorded: `member_joined_at`, and `member_late_minutes` (whole minutes after the start, 0
   when on time). A member joining while the provider is absent notifies the provider
   (MEMBER_WAITING). Starting puts the provider in the session.
+- A member who tries to join after being marked a no-show (before the scheduled end) is refused
+  with `MarkedNoShow` (INVALID_TRANSITION) naming when, and the provider gets an in-app
+  MEMBER_WAITING notice saying so, at most once a minute (services/presence.turned_away).
 - Start, join, leave and end notify nobody: the contract has no notification kind for them, and
   the other party follows them live on the timeline and in the waiting room.
 - Undoing a member no-show keeps the captured funds captured; `end` then captures nothing more,
@@ -60,6 +63,16 @@ class MeetingPhase(SessionState):
         if not self.provider_present:
             events.append(PartyNotified(Party.PROVIDER, NotificationKind.MEMBER_WAITING))
         return self._bumped(events)
+
+    def turned_away(self, *, actor: Actor, now: datetime) -> bool:
+        """Whether joining now refuses this member because of a no-show mark the provider may still undo (before
+        the scheduled end): the refusal then says so, and the provider hears that the member tried to join."""
+        return (
+            self.status is SessionStatus.NO_SHOW
+            and self.no_show_party is Party.MEMBER
+            and actor.party_of(self) is Party.MEMBER
+            and now < self.ends_at
+        )
 
     def leave(self, *, actor: Actor, now: datetime, policy: BookingPolicy) -> list[DomainEvent]:
         check(Step.LEAVE, self, actor, now, policy)

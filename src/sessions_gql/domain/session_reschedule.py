@@ -6,8 +6,10 @@ Choices where DOMAIN.md is silent:
   steps of 5 (default: the current length), and differ from the time already on the table.
 - On CONFIRMED the proposal is pending (RESCHEDULING) and approvals flip to the proposer; on
   RESCHEDULING a newer proposal, by either party, replaces the pending one. On AWAITING_APPROVAL
-  (and DECLINED) the time itself is replaced and a NEW_TIME_PROPOSED plus APPROVED_BY_<proposer>
-  are recorded, as the seeds' "alternative date" + "approved by" events.
+  (and DECLINED) the time itself is replaced. Every proposal records NEW_TIME_PROPOSED plus
+  APPROVED_BY_<proposer>, as the seeds' "alternative date selected" + "approved by" events, so
+  both parties read the same history (the approval row carries no status change: on CONFIRMED
+  the proposal does not restart `respondBy`, it lapses at the original start).
 - Answers to a new time are refused from the earlier of the original and the proposed start.
 - Rejecting, withdrawing or expiring a proposal leaves the session CONFIRMED at its original
   time; the timeline row names the dropped proposal in `new_starts_at`.
@@ -31,7 +33,7 @@ from sessions_gql.domain.errors import ValidationError
 from sessions_gql.domain.events import DomainEvent, TimelineRecorded, VideoRoomRequested
 from sessions_gql.domain.policy import BookingPolicy
 from sessions_gql.domain.session_rules import Step, check
-from sessions_gql.domain.session_state import SessionState
+from sessions_gql.domain.session_state import APPROVED_BY, SessionState
 from sessions_gql.domain.session_values import Approvals, Proposal, slot_end, validate_slot
 
 S = SessionStatus
@@ -74,7 +76,8 @@ class ReschedulePhase(SessionState):
             previous_starts_at=self.starts_at,
             new_starts_at=starts_at,
         )
-        return self._bumped([event, *self._notify(actor, N.NEW_TIME_PROPOSED)])
+        approval = TimelineRecorded(APPROVED_BY[party], actor)
+        return self._bumped([event, approval, *self._notify(actor, N.NEW_TIME_PROPOSED)])
 
     def accept_new_time(self, *, actor: Actor, now: datetime, policy: BookingPolicy) -> list[DomainEvent]:
         """The other party agrees: the session moves to the proposed time."""

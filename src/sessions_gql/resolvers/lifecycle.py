@@ -136,7 +136,13 @@ end_session = _simple("end", "endSession")
 
 async def join_session(info: Info, input: t.SessionActionInput) -> t.SessionResult:
     """Joining puts the viewer in the waiting room at once, before any `waitingRoom` subscription heartbeats."""
-    result = await _act(info, input, "joinSession", {}, session_actions.simple("join"))
+    async def work() -> uuid.UUID:
+        return await presence_service.join(
+            info.context.deps, viewer=info.context.viewer,
+            session_id=ids.decode_uuid(input.session_id, "Session", field="sessionId"),
+            expected_version=input.expected_version, idempotency_key=input.idempotency_key)
+
+    result = await _run(info, work)
     if isinstance(result, t.SessionSuccess):
         await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=result.session.row)
     return result

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 
 from sessions_gql.db import models as m
+from sessions_gql.domain.enums import Funding, SessionStatus
 from sessions_gql.domain.errors import ValidationError
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor, page_size, selects
@@ -22,14 +23,21 @@ def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provi
     wanted = filter or t.SessionFilter()
     if wanted.starts_after and wanted.starts_before and wanted.starts_before <= wanted.starts_after:
         raise ValidationError("startsBefore must be after startsAfter", field="filter.startsBefore")
+    funding = tuple(wanted.funding or ())
+    if len(funding) > len(Funding):
+        raise ValidationError(f"filter.funding lists at most {len(Funding)} values", field="filter.funding")
+    statuses = tuple(wanted.statuses or ())
+    if len(statuses) > len(SessionStatus):
+        raise ValidationError(f"filter.statuses lists at most {len(SessionStatus)} values", field="filter.statuses")
     return session_queries.SessionQuery(
         view=wanted.view.value if wanted.view is not None else None,
-        statuses=tuple(wanted.statuses or ()),
+        statuses=statuses,
         member_id=member_id or ids.maybe_uuid(wanted.member_id, "Member", field="filter.memberId"),
         provider_id=provider_id or ids.maybe_uuid(wanted.provider_id, "Provider", field="filter.providerId"),
         starts_after=wanted.starts_after,
         starts_before=wanted.starts_before,
         package_id=package_id,
+        funding=funding,
     )
 
 

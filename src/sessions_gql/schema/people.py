@@ -138,12 +138,22 @@ class Sponsorship:
 
 @strawberry.type
 class Member(Node):
+    """Reached through a session or conversation the viewer is party to. A provider the member only wrote to
+    (an enquiry, no session shared) sees the name and time zone a conversation needs, and none of the details
+    (country, sponsorships, contact details) that sharing a session entitles them to."""
+
     row: Private[m.Member]
-    country: str | None
 
     @classmethod
     def of(cls, row: m.Member) -> Member:
-        return cls(id=strawberry.ID(ids.encode("Member", row.id)), row=row, country=row.country)
+        return cls(id=strawberry.ID(ids.encode("Member", row.id)), row=row)
+
+    async def _profile_visible(self, info: Info) -> bool:
+        return await visibility.can_see_member(info.context.viewer, self.row.id, info.context.loaders)
+
+    @strawberry.field
+    async def country(self, info: Info) -> str | None:
+        return self.row.country if await self._profile_visible(info) else None
 
     async def _user(self, info: Info) -> m.User:
         user = await info.context.loaders.user_by_id.load(self.row.user_id)
@@ -182,6 +192,8 @@ class Member(Node):
                       held_credits=self.row.held_credits)
 
     async def _sponsorships(self, info: Info) -> list[m.Sponsorship]:
+        if not await self._profile_visible(info):
+            return []
         rows = await info.context.loaders.sponsorships_by_member_id.load(self.row.id)
         now = info.context.deps.clock.now()
         return [row for row in rows if row.valid_until is None or row.valid_until > now]
@@ -403,8 +415,13 @@ class Viewer:
         return email_preferences_of(self.user.row)
 
 
-async def member_of(info: Info, member_id: uuid.UUID) -> Member:
-    """The member of a session or conversation the viewer is party to (so always visible to them)."""
+async def member_of(info: Info, member_id: uuid.UUID, *, of_session: bool = False) -> Member:
+    """The member of a session or conversation the viewer is party to (what it shows: `Member`'s docstring).
+    `of_session`: reached through a session the viewer sees, so a viewing provider shares one with the member
+    (primed, so that a page of sessions does not ask again)."""
+    viewer = info.context.viewer
+    if of_session and viewer.provider_id is not None:
+        info.context.loaders.shares_session.prime((viewer.provider_id, member_id), True)
     row = await info.context.loaders.member_by_id.load(member_id)
     assert row is not None
     return Member.of(row)

@@ -205,7 +205,7 @@ class Session(Node):
 
     @strawberry.field
     async def member(self, info: Info) -> Member:
-        return await member_of(info, self.row.member_id)
+        return await member_of(info, self.row.member_id, of_session=True)
 
     @strawberry.field
     async def provider(self, info: Info) -> Provider:
@@ -370,6 +370,8 @@ class SessionFilter:
     provider_id: strawberry.ID | None = None
     starts_after: datetime | None = None
     starts_before: datetime | None = None
+    funding: list[Funding] | None = strawberry.field(
+        default=None, description="How the sessions were paid for (any of these); at most one of each value.")
 
 
 async def load_session(info: Info, session_id: uuid.UUID | None) -> Session | None:

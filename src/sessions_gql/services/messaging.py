@@ -115,11 +115,11 @@ async def _pair(uow: UnitOfWork, viewer: Viewer, command: SendMessage) -> Pair:
         assert command.recipient is not None
         member, provider = await _addressed(uow, viewer, *command.recipient)
         field = "recipientId"
+        if member is not None and provider is not None:  # writing to the pair's conversation, if it exists
+            conversation = await _pair_conversation(uow, member.id, provider.id)
     if member is None or provider is None:
         raise NotFound("no such member or provider", field=field)
     shared = await shares_session(uow.session, provider_id=provider.id, member_id=member.id)
-    if conversation is None and viewer.provider_id is not None and not shared:
-        raise NotFound("providers write to members they share a session with", field=field)
     return Pair(member=member, provider=provider, conversation=conversation, shared=shared, field=field)
 
 
@@ -137,14 +137,17 @@ async def _addressed(uow: UnitOfWork, viewer: Viewer, side: Party, recipient_id:
 
 
 def _check_may_write(viewer: Viewer, pair: Pair) -> None:
-    """Members write to active providers (and to their own provider on a break); providers to their members."""
+    """DOMAIN "Messaging": members write to active providers (an enquiry before booking; also to their own
+    provider on a break); a provider answers in any conversation that exists, and opens one only with a member
+    they share a session with (anyone else does not exist for them: NOT_FOUND, as for an unknown id)."""
     if viewer.member_id is not None:
         visibility = pair.provider.visibility
         if visibility.listed or (visibility.profile_visible and pair.shared):
             return
         raise Forbidden("this provider is not taking messages", field=pair.field)
-    if not pair.shared:
-        raise Forbidden("providers write only to members they share a session with", field=pair.field)
+    if pair.conversation is None and not pair.shared:
+        raise NotFound("providers open a conversation only with members they share a session with",
+                       field=pair.field)
 
 
 async def _lock_session(uow: UnitOfWork, session_id: uuid.UUID | None) -> m.Session | None:

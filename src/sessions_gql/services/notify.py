@@ -18,22 +18,27 @@ TITLES = notice_text.TITLES
 
 
 async def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind, session: m.Session | None,
-                 now: datetime, body: str | None = None, facts: notice_text.Facts | None = None
-                 ) -> m.Notification:
+                 now: datetime, body: str | None = None, facts: notice_text.Facts | None = None,
+                 title: str | None = None, email: bool = True) -> m.Notification:
     """The in-app notification, and its email when the user wants this kind by email (the default).
 
     `body` is a message preview (MESSAGE_RECEIVED); `facts` may be passed when the caller gathered them already.
+    With `title`, the caller wrote the notice itself (`title` and `body`); `email` False: in-app only (a notice
+    whose kind's usual email would say something else).
     """
     user = await uow.session.get(m.User, user_id)
     if user is None:
         raise RuntimeError("a notification for a user that does not exist")
-    if session is not None and facts is None and kind is not K.MESSAGE_RECEIVED:
-        facts = await notice_text.gather(uow.session, session, with_conflicts=kind in notice_text.ASK_ANSWER)
-    notice = notice_text.compose(kind, recipient=user, facts=facts, now=now, note=body, session=session)
+    if title is not None:
+        notice = notice_text.Notice(title=title, lead=body or "", plain_body=body or "")
+    else:
+        if session is not None and facts is None and kind is not K.MESSAGE_RECEIVED:
+            facts = await notice_text.gather(uow.session, session, with_conflicts=kind in notice_text.ASK_ANSWER)
+        notice = notice_text.compose(kind, recipient=user, facts=facts, now=now, note=body, session=session)
     row = m.Notification(user_id=user_id, kind=kind, title=notice.title, body=notice.body,
                          session_id=session.id if session else None, created_at=now)
     uow.session.add(row)
-    if wants_email(user, kind):
+    if email and wants_email(user, kind):
         _enqueue_email(uow, row, user, notice, now)
     return row
 

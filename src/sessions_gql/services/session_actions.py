@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.domain import session_rules
-from sessions_gql.domain.enums import CancellationReason, DeclineReason, Party
-from sessions_gql.domain.errors import Interval, ProviderUnavailable, ValidationError
+from sessions_gql.domain.enums import CancellationReason, DeclineReason, Party, TimelineEventType
+from sessions_gql.domain.errors import Interval, MarkedNoShow, ProviderUnavailable, ValidationError
 from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session_values import RefundChoice
 from sessions_gql.services import booking, funding
@@ -111,8 +114,37 @@ def refund(credits: int | None, note: str | None) -> Transition:
     return apply
 
 
+def join() -> Transition:
+    """Join; a member turned away by a no-show mark is told when it was marked and what to do (MarkedNoShow)."""
+
+    async def apply(step: Step) -> list[DomainEvent]:
+        assert step.actor is not None
+        if step.session.turned_away(actor=step.actor, now=step.now):
+            raise await _marked_no_show(step)
+        return step.session.join(actor=step.actor, now=step.now, policy=step.deps.policy)
+
+    return apply
+
+
+async def _marked_no_show(step: Step) -> MarkedNoShow:
+    """The refusal, with the time of the (latest) no-show mark in the member's own time zone."""
+    E = m.TimelineEvent
+    marked_at = await step.uow.session.scalar(
+        select(E.at).where(E.session_id == step.row.id, E.type == TimelineEventType.NO_SHOW_MARKED)
+        .order_by(E.id.desc()).limit(1))
+    assert marked_at is not None
+    member = await step.uow.session.get(m.Member, step.row.member_id)
+    user = await step.uow.session.get(m.User, member.user_id) if member is not None else None
+    zone = user.time_zone if user is not None else "UTC"
+    local = marked_at.astimezone(ZoneInfo(zone))
+    return MarkedNoShow(f"you were marked as a no-show at {local:%H:%M} on {local:%a} {local.day} {local:%b} "
+                        f"({zone}); ask the provider to undo the no-show so you can join: they have been told "
+                        "you tried to join", marked_at=marked_at)
+
+
 def simple(name: str) -> Transition:
-    """accept_new_time, withdraw_new_time, join, leave, start, mark_no_show, undo_no_show, end."""
+    """accept_new_time, withdraw_new_time, leave, start, mark_no_show, undo_no_show, end (and join without the
+    turned-away message: use `join`)."""
 
     async def apply(step: Step) -> list[DomainEvent]:
         assert step.actor is not None
@@ -123,4 +155,4 @@ def simple(name: str) -> Transition:
     return apply
 
 
-SIMPLE = ("accept_new_time", "withdraw_new_time", "join", "leave", "start", "mark_no_show", "undo_no_show", "end")
+SIMPLE = ("accept_new_time", "withdraw_new_time", "leave", "start", "mark_no_show", "undo_no_show", "end")

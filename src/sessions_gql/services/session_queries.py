@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import OPEN_STATUSES, Party, SessionStatus
+from sessions_gql.domain.enums import OPEN_STATUSES, Funding, Party, SessionStatus
 
 S = m.Session
 UPCOMING = (SessionStatus.CONFIRMED, SessionStatus.RESCHEDULING, SessionStatus.IN_PROGRESS)
@@ -34,6 +34,7 @@ class SessionQuery:
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     package_id: uuid.UUID | None = None
+    funding: tuple[Funding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> li
         conditions.append(S.starts_at < query.starts_before)
     if query.package_id is not None:
         conditions.append(S.package_id == query.package_id)
+    if query.funding:  # a session not yet funded (a proposal not yet accepted) matches no funding
+        conditions.append(S.funding.in_(query.funding))
     return conditions
 
 
