@@ -13,6 +13,7 @@ from sessions_gql.config import Settings
 from sessions_gql.db import models as m
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Modality, Role, Weekday
+from sessions_gql.domain.packages import Offer
 from sessions_gql.services import availability, catalog, people, wallet
 from sessions_gql.services.deps import Deps
 
@@ -39,7 +40,8 @@ async def _provider(deps: Deps, admin: Viewer, spec: tuple[str, str, str, str, l
                                                        bio=f"{offer} for busy people."))
     await catalog.save_service(deps, viewer=admin, draft=catalog.ServiceDraft(
         name=offer, skills=skills, duration_minutes=50, price_credits=60, fee="45.00", currency="GBP",
-        modalities=[Modality.VIDEO, Modality.PHONE], free_initial_consultation=True, provider_id=provider_id))
+        modalities=[Modality.VIDEO, Modality.PHONE], free_initial_consultation=True, provider_id=provider_id,
+        packages=[Offer(sessions=4, price_credits=200)]))
     rules = [(day, time(9), time(17)) for day in WORKDAYS]
     await availability.set_availability(deps, viewer=admin, draft=availability.AvailabilityDraft(
         time_zone=zone, weekly_rules=rules, buffer_minutes=10, provider_id=provider_id))
