@@ -221,7 +221,8 @@ async def _tell(uow: UnitOfWork, user_ids: list[uuid.UUID], *, package: m.Packag
     body = (f"{what} refunded from a package of {package.sessions_total}: {credits} credits are back in the "
             "member's wallet.")
     notes = [await notify.notify(uow, user_id=user_id, kind=NotificationKind.SESSION_REFUNDED, session=None,
-                                 now=now, body=body) for user_id in user_ids]
+                                 now=now, title=notify.TITLES[NotificationKind.SESSION_REFUNDED], body=body)
+             for user_id in user_ids]
     await uow.session.flush()
     if notes:
         outbox.emit(uow, channels=[outbox.user_channel(user_id) for user_id in user_ids], now=now,
