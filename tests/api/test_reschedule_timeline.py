@@ -79,9 +79,11 @@ async def test_provider_reschedules_a_confirmed_session_and_the_member_accepts(a
         provider_event(w, "APPROVED_BY_PROVIDER", at(0, 9)),
     ]
     assert (await notified(w, w.member)).count("NEW_TIME_PROPOSED") == 1  # one proposal, one notification
-    assert (await chat(w, session["id"]))[-1] == "New time proposed: Thu 26 Nov 14:00 UTC (was Thu 26 Nov 10:00 UTC)"
+    proposed = ("New time proposed: Thu 26 Nov 15:00 (Europe/Berlin) / Thu 26 Nov 14:00 (Europe/London) "
+                "(was Thu 26 Nov 11:00 (Europe/Berlin) / Thu 26 Nov 10:00 (Europe/London))")
+    assert (await chat(w, session["id"]))[-1] == proposed
     assert [b for b in await chat(w, session["id"]) if b.startswith("New time")] == [
-        "New time proposed: Thu 26 Nov 14:00 UTC (was Thu 26 Nov 10:00 UTC)"]  # the approval posts no message
+        proposed]  # the approval posts no message
     clock.set(when(0, 10))
     accepted = await ok(w, ACCEPT_NEW_TIME, {"sessionId": session["id"]}, w.member)
     assert (accepted["status"], accepted["startsAt"]) == ("CONFIRMED", at(3, 14))
