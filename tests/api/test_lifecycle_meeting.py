@@ -177,6 +177,18 @@ async def test_an_unanswered_request_expires_at_respond_by(api: Api) -> None:
     assert (await provider_state(w))["reliability"]["lateResponses"] == 1
 
 
+async def test_a_request_left_to_expire_at_its_start_counts_as_a_late_response(api: Api) -> None:
+    """respondBy is the start when that comes first: 3 hours here, inside the 3-hour target by the clock, yet the
+    provider never answered, so it is a late response all the same."""
+    w = await world(api)
+    session = await request(w, at(0, 11))
+    assert session["respondBy"] == at(0, 11)
+    await advance(api, 3 * 60)
+    assert (await view(w, session["id"], w.provider))["status"] == "EXPIRED"
+    reliability = (await provider_state(w))["reliability"]
+    assert (reliability["lateResponses"], reliability["averageResponseMinutes"]) == (1, 180.0)
+
+
 async def test_refunds_partial_then_the_rest_never_more_than_captured(api: Api, clock: FrozenClock) -> None:
     w = await world(api)
     admin = await api.admin()

@@ -61,10 +61,13 @@ class ProviderReliability:
         self.consecutive_cancellations = 0
         self.flagged = False
 
-    def record_response(self, *, minutes: float, policy: BookingPolicy) -> None:
+    def record_response(self, *, minutes: float, policy: BookingPolicy, late: bool | None = None) -> None:
+        """One answer after `minutes`; `late` as the session decided it (a request left to expire is late however
+        soon it expired), else past the policy's response target."""
         self.response_count += 1
         self.response_minutes_total += minutes
-        self.late_responses += int(minutes > policy.response_target.total_seconds() / 60)
+        overdue = minutes > policy.response_target.total_seconds() / 60 if late is None else late
+        self.late_responses += int(overdue)
 
 
 RANK_UNMEASURED = 2**31 - 1

@@ -147,7 +147,7 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
         if isinstance(event, ev.ProviderCancelled):
             events.extend(figures.record_cancellation(late=event.late, policy=deps.policy))
         elif isinstance(event, ev.ProviderResponded):
-            figures.record_response(minutes=event.minutes, policy=deps.policy)
+            figures.record_response(minutes=event.minutes, policy=deps.policy, late=event.late)
         elif isinstance(event, ev.SessionCompleted):
             figures.record_completed()
         elif isinstance(event, ev.ProviderDeactivationRequested):
