@@ -326,10 +326,7 @@ async def save_service(info: Info, input: ServiceInput) -> ServiceResult:
                 Offer(sessions=offer.sessions, price_credits=offer.price_credits) for offer in input.packages],
         )
         service_id = await catalog.save_service(info.context.deps, viewer=info.context.viewer, draft=draft)
-        info.context.reset_loaders()
-        row = await info.context.loaders.service_by_id.load(service_id)
-        assert row is not None
-        return ServiceSuccess(service=t.Service.of(row))
+        return await service_success(info, service_id)
 
     return await result_or_error(run)  # type: ignore[return-value]
 
@@ -345,16 +342,19 @@ async def set_provider_visibility(info: Info, visibility: ProviderVisibility,
     return await result_or_error(run)  # type: ignore[return-value]
 
 
+async def service_success(info: Info, service_id: uuid.UUID) -> ServiceSuccess:
+    """The service as it is after a mutation that changed it (fresh loaders: the old ones cached the before)."""
+    info.context.reset_loaders()
+    row = await info.context.loaders.service_by_id.load(service_id)
+    assert row is not None
+    return ServiceSuccess(service=t.Service.of(row))
 
 
 async def archive_service(info: Info, id: strawberry.ID) -> ServiceResult:
     async def run() -> ServiceSuccess:
         service_id = await catalog.archive_service(info.context.deps, viewer=info.context.viewer,
                                                    service_id=ids.decode_uuid(id, "Service", field="id"))
-        info.context.reset_loaders()
-        row = await info.context.loaders.service_by_id.load(service_id)
-        assert row is not None
-        return ServiceSuccess(service=t.Service.of(row))
+        return await service_success(info, service_id)
 
     return await result_or_error(run)  # type: ignore[return-value]
 
