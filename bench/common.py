@@ -61,11 +61,13 @@ def stack() -> Iterator[Stack]:
 
 
 @contextmanager
-def api_processes(stack: Stack, count: int) -> Iterator[list[str]]:
-    """`count` uvicorn processes of the API on one database and Redis; yields their base URLs."""
+def api_processes(stack: Stack, count: int, **settings: str) -> Iterator[list[str]]:
+    """`count` uvicorn processes of the API on one database and Redis; yields their base URLs. `settings` are
+    more SESSIONS_GQL_ variables, e.g. read_path="off"."""
     env = {**os.environ, "DATABASE_URL": stack.database_url, "REDIS_URL": stack.redis.url,
            "SESSIONS_GQL_JWT_SECRET": SECRET, "SESSIONS_GQL_RUN_SCHEDULER": "0", "SESSIONS_GQL_DB_POOL_SIZE": "20",
-           "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000", "SESSIONS_GQL_RATE_LIMIT": "0"}
+           "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000", "SESSIONS_GQL_RATE_LIMIT": "0",
+           **{f"SESSIONS_GQL_{name.upper()}": value for name, value in settings.items()}}
     ports = [free_port() for _ in range(count)]
     procs = [subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]

@@ -1,6 +1,7 @@
 """Profile the provider dashboard (W2's query) in-process with pyinstrument, on PostgreSQL, and count its SQL.
 
     .venv/bin/python -m bench.profile_w2 [--requests 500] [--sessions 10000] [--no-profile] [--gc default|tuned]
+        [--read-path sql|off]
 
 `--gc tuned` applies what `sessions-gql serve` does (cli.tune_gc); the default leaves Python's collector as is.
 """
@@ -73,9 +74,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--no-profile", action="store_true", help="only time the requests and count their SQL")
     parser.add_argument("--gc", choices=["default", "tuned"], default="default")
+    parser.add_argument("--read-path", choices=["sql", "off"], default="sql")
     args = parser.parse_args()
     with stack() as s:
-        asyncio.run(dashboards(s.settings(), s.database_url, args.requests, args.sessions,
+        settings = s.settings().model_copy(update={"read_path": args.read_path})
+        asyncio.run(dashboards(settings, s.database_url, args.requests, args.sessions,
                                profile=not args.no_profile, gc_tuned=args.gc == "tuned"))
 
 

@@ -8,7 +8,9 @@ The page: the next 20 upcoming sessions with member, service and the pair's last
 sessions, and the number awaiting the provider's answer. Before any load, both servers' answers are compared for
 every provider and must be the same rows. The load comes from `wrk` (Debian's package, installed if missing),
 one connection pool rotating over all providers' tokens, so neither server is measured on one hot provider.
-Each round runs ours then the peer; the medians of the rounds are reported.
+Each round runs, one after the other: ours (the read path), ours with SESSIONS_GQL_READ_PATH=off (the
+resolvers), the framework's floor (`{ serverTime }` through the same server) and the peer; the medians of the
+rounds are reported, with `ours_to_postgraphile` and `ours_to_floor`.
 """
 
 from __future__ import annotations
@@ -108,8 +110,12 @@ def wrk(url: str, script: Path, *, connections: int, seconds: float) -> dict[str
     return result
 
 
-def our_requests(pairs: list[Pair]) -> list[tuple[dict[str, str], str]]:
-    body = json.dumps({"query": OURS})
+FLOOR = "{ serverTime }"
+"""The framework's floor: the smallest authenticated request through the same server and middleware."""
+
+
+def our_requests(pairs: list[Pair], document: str = OURS) -> list[tuple[dict[str, str], str]]:
+    body = json.dumps({"query": document})
     return [({"Content-Type": "application/json", "Authorization": f"Bearer {pair.provider_token}"}, body)
             for pair in pairs]
 
@@ -172,23 +178,32 @@ async def install_peer_sql(database_url: str) -> None:
 def measure(s: Stack, pairs: list[Pair], *, seconds: float, rounds: int, connections: int) -> dict[str, Any]:
     """Both servers on the stack's database, checked for equal answers, then `rounds` alternating wrk runs."""
     asyncio.run(install_peer_sql(s.database_url))
-    ours_script, peer_script = wrk_script(our_requests(pairs)), wrk_script(peer_requests(pairs))
-    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "postgraphile": []}
+    scripts = {"ours": wrk_script(our_requests(pairs)), "ours_resolvers": wrk_script(our_requests(pairs)),
+               "floor": wrk_script(our_requests(pairs, FLOOR)), "postgraphile": wrk_script(peer_requests(pairs))}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in scripts}
     try:
-        with api_processes(s, 1) as bases, peer.postgraphile(s.database_url, free_port()) as peer_url:
-            our_url = f"{bases[0]}/graphql"
-            checked = same_answers(our_url, peer_url, pairs)
-            for url, script in ((our_url, ours_script), (peer_url, peer_script)):  # warm both up
-                wrk(url, script, connections=connections, seconds=3)
-            for _ in range(rounds):
-                runs["ours"].append(wrk(our_url, ours_script, connections=connections, seconds=seconds))
-                runs["postgraphile"].append(wrk(peer_url, peer_script, connections=connections, seconds=seconds))
+        with (api_processes(s, 1) as bases, api_processes(s, 1, read_path="off") as plain,
+              peer.postgraphile(s.database_url, free_port()) as peer_url):
+            urls = {"ours": f"{bases[0]}/graphql", "ours_resolvers": f"{plain[0]}/graphql",
+                    "floor": f"{bases[0]}/graphql", "postgraphile": peer_url}
+            checked = same_answers(urls["ours"], peer_url, pairs)
+            if same_answers(urls["ours_resolvers"], peer_url, pairs) != checked:
+                raise RuntimeError("the resolvers and the read path disagree")
+            for name, script in scripts.items():  # warm every server up
+                wrk(urls[name], script, connections=connections, seconds=3)
+            for _ in range(rounds):  # alternating, so that a slower minute of the machine hits every server
+                for name, script in scripts.items():
+                    runs[name].append(wrk(urls[name], script, connections=connections, seconds=seconds))
     finally:
-        ours_script.unlink()
-        peer_script.unlink()
+        for script in scripts.values():
+            script.unlink()
     summary = {name: _median_of(results) for name, results in runs.items()}
-    ratio = summary["ours"]["requests_per_second"] / summary["postgraphile"]["requests_per_second"]
-    return {"checked_equal": checked, "runs": runs, "median": summary, "ours_to_postgraphile": round(ratio, 2)}
+    rate = {name: summary[name]["requests_per_second"] for name in summary}
+    return {"checked_equal": checked, "runs": runs, "median": summary,
+            "ours_to_postgraphile": round(rate["ours"] / rate["postgraphile"], 2),
+            "ours_to_floor": round(rate["ours"] / rate["floor"], 2),
+            "resolvers_to_postgraphile": round(rate["ours_resolvers"] / rate["postgraphile"], 2),
+            "floor_to_postgraphile": round(rate["floor"] / rate["postgraphile"], 2)}
 
 
 def _median_of(results: list[dict[str, Any]]) -> dict[str, Any]:

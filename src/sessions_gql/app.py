@@ -40,6 +40,7 @@ from sessions_gql.http import (
     calendar_feed,
     check_operation,
     decode_json,
+    encode_json,
     healthz,
     readyz,
     refusal,
@@ -157,6 +158,9 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)
+
+    def encode_json(self, data: object) -> str:
+        return encode_json(data)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter
                               ) -> GraphQLRequestData | list[GraphQLRequestData]:

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # the cycle collector's thresholds for `serve` (None: Python's); see cli.tune_gc
     gc_thresholds: tuple[int, int, int] | None = None
 
+    # read path
+    # how queries read on PostgreSQL: "sql" compiles each query's selection into one statement that returns the
+    # response's JSON (readpath/), falling back to the resolvers for fields it has no SQL for; "off" always uses
+    # the resolvers; "verify" answers with the resolvers and checks that the SQL gives the same JSON (a
+    # difference is an error: the test suite runs this way). SQLite always uses the resolvers.
+    read_path: Literal["sql", "off", "verify"] = "sql"
+
     # protection
     max_query_depth: int = 12
     max_aliases: int = 30

@@ -42,6 +42,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     # tests move the clock by days; on a CI machine shared with other jobs a Redis round trip can take seconds,
     # and a limiter that gives up on Redis would let through what the rate-limit tests count
     values: dict[str, Any] = {"token_ttl_minutes": 60 * 24 * 365, "rate_limit_redis_timeout_seconds": 10.0,
+                              "read_path": "verify",
                               **overrides}
     return Settings(database_url=database_url, jwt_secret=TEST_SECRET, test_clock=True, **values)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -40,15 +42,7 @@ def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
         (settings.jwt_public_key, "RS256") if settings.jwt_public_key else (settings.signing_secret, "HS256")
     )
     try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                     "require": ["sub", "exp", "iat"]},
-        )
+        claims = _verified(token, key, algorithm, settings.jwt_audience, settings.jwt_issuer)
         at = now.timestamp()
         if int(claims["exp"]) <= at:
             raise InvalidToken("token expired")
@@ -61,6 +55,28 @@ def decode_token(settings: Settings, token: str, *, now: datetime) -> uuid.UUID:
         raise
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(_reason(exc)) from exc
+
+
+VERIFIED_CACHED = 4096
+"""Tokens whose signature, audience and issuer were verified, kept per process (LRU): a client sends the same
+token with every request, and the rate limiter and the authentication both read it. The times are checked on
+every use; only verified tokens are kept, so forged ones cannot fill the cache."""
+_verified_claims: OrderedDict[tuple[str, str, str, str, str], dict[str, Any]] = OrderedDict()
+
+
+def _verified(token: str, key: str, algorithm: str, audience: str, issuer: str) -> dict[str, Any]:
+    cache_key = (token, key, algorithm, audience, issuer)
+    claims = _verified_claims.get(cache_key)
+    if claims is not None:
+        _verified_claims.move_to_end(cache_key)
+        return claims
+    claims = jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer,
+                        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                 "require": ["sub", "exp", "iat"]})
+    _verified_claims[cache_key] = claims
+    if len(_verified_claims) > VERIFIED_CACHED:
+        _verified_claims.popitem(last=False)
+    return claims
 
 
 _REASONS: tuple[tuple[type[Exception], str], ...] = (

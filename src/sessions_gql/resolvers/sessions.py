@@ -18,7 +18,7 @@ from sessions_gql.schema.context import Info
 from sessions_gql.services import notes_queries, session_queries
 
 
-def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provider_id: uuid.UUID | None,
+def session_query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provider_id: uuid.UUID | None,
            package_id: uuid.UUID | None = None) -> session_queries.SessionQuery:
     wanted = filter or t.SessionFilter()
     if wanted.starts_after and wanted.starts_before and wanted.starts_before <= wanted.starts_after:
@@ -38,7 +38,7 @@ def _query(filter: t.SessionFilter | None, *, member_id: uuid.UUID | None, provi
     )
 
 
-def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+def after_key(after: str | None) -> tuple[datetime, uuid.UUID] | None:
     if after is None:
         return None
     starts, raw_id = decode_cursor(after, parts=2)
@@ -64,8 +64,8 @@ async def sessions_connection(
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)
     page = await session_queries.sessions_page(
         await info.context.db(), viewer=info.context.viewer,
-        query=_query(filter, member_id=member_id, provider_id=provider_id, package_id=package_id),
-        now=info.context.deps.clock.now(), first=size, after=_after(after), count=selects(info, "totalCount"),
+        query=session_query(filter, member_id=member_id, provider_id=provider_id, package_id=package_id),
+        now=info.context.deps.clock.now(), first=size, after=after_key(after), count=selects(info, "totalCount"),
     )
     loader = info.context.loaders.session_by_id
     for row in page.rows:

@@ -9,7 +9,9 @@ took 256 s on that). A fragment cycle (refused by graphql-core's NoFragmentCycle
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +43,8 @@ from graphql.validation.rules.overlapping_fields_can_be_merged import Overlappin
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from sessions_gql.readpath.executor import ReadPathExecution
 
 DEFAULT_PAGE_SIZE = 20
 """A connection's page when `first`/`last` is null (the resolvers' default, `cursors.page_size`)."""
@@ -313,18 +317,43 @@ class DocumentRules(SchemaExtension):
         yield
 
 
+class CostCache:
+    """Costs by operation and variables (LRU): a client repeats a handful of documents, and walking a big one
+    again on every request showed in the dashboard's profile. The operation is kept with its cost, so its id is
+    not reused while cached."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._costs: OrderedDict[tuple[int, bytes], tuple[Any, int]] = OrderedDict()
+
+    def of(self, built: Any, *, max_page_size: int) -> int:
+        variables = hashlib.blake2b(repr(built.variable_values.coerced).encode(), digest_size=16).digest()
+        key = (id(built.operation), variables)
+        found = self._costs.get(key)
+        if found is not None and found[0] is built.operation:
+            self._costs.move_to_end(key)
+            return found[1]
+        cost = Cost(built.schema, built.variable_values, max_page_size=max_page_size).of(
+            built.operation, built.fragment_definitions)
+        self._costs[key] = (built.operation, cost)
+        if len(self._costs) > self.size:
+            self._costs.popitem(last=False)
+        return cost
+
+
 def costed_executor(*, max_cost: int, max_page_size: int) -> type[StrawberryGraphQLCoreExecutionContext]:
     """Strawberry's executor class, refusing an operation over `max_cost` once its variables are coerced (a list
     of errors from `build` is graphql-core's way to answer without executing anything)."""
 
-    class CostedExecutor(StrawberryGraphQLCoreExecutionContext):
+    costs = CostCache()
+
+    class CostedExecutor(ReadPathExecution, StrawberryGraphQLCoreExecutionContext):
         @classmethod
         def build(cls, schema: GraphQLSchema, document: DocumentNode, *args: Any, **kwargs: Any) -> Any:
             built = super().build(schema, document, *args, **kwargs)
             if isinstance(built, list):
                 return built
-            cost = Cost(schema, built.variable_values, max_page_size=max_page_size).of(
-                built.operation, built.fragment_definitions)
+            cost = costs.of(built, max_page_size=max_page_size)
             if cost > max_cost:
                 return [too_complex(cost, max_cost)]
             return built

@@ -39,6 +39,8 @@ class Deps:
 
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
     hub: Any = None
+    read_path: Any = None
+    """The compiled read plans (`readpath.plans.ReadPath`), made on the first query on PostgreSQL."""
     viewers: dict[Any, tuple[Any, float]] = field(default_factory=dict)
     """Recently authenticated viewers by user id, with when they were loaded (auth/context.py)."""
     """The realtime hub (`realtime.hub.Hub`), set by the app; None in plain use-case tests."""
@@ -48,6 +50,8 @@ class Deps:
         return UnitOfWork(self.write_sessions, on_commit=self._committed)
 
     async def dispose(self) -> None:
+        if self.read_path is not None:
+            await self.read_path.close()
         await self.engine.dispose()
         if self.read_engine is not None:
             await self.read_engine.dispose()

@@ -44,7 +44,7 @@ class Page:
     total: int | None = None
 
 
-def _scope(viewer: Viewer) -> ColumnElement[bool]:
+def viewer_scope(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.is_admin:
         return true()
     if viewer.member_id is not None:
@@ -85,7 +85,7 @@ def _view(view: str, viewer: Viewer, now: datetime) -> ColumnElement[bool] | Tex
 
 
 def session_conditions(viewer: Viewer, query: SessionQuery, now: datetime) -> list[ColumnElement[bool] | TextClause]:
-    conditions: list[ColumnElement[bool] | TextClause] = [_scope(viewer)]
+    conditions: list[ColumnElement[bool] | TextClause] = [viewer_scope(viewer)]
     if query.view is not None:
         conditions.append(_view(query.view, viewer, now))
     if query.statuses:
@@ -109,6 +109,19 @@ def newest_first(query: SessionQuery) -> bool:
     return query.view == "PAST"
 
 
+def page_order(query: SessionQuery) -> tuple[Any, Any]:
+    """Time order, newest first for PAST; the id breaks ties."""
+    return (S.starts_at.desc(), S.id.desc()) if newest_first(query) else (S.starts_at.asc(), S.id.asc())
+
+
+def after_condition(query: SessionQuery, after: tuple[datetime, uuid.UUID]) -> ColumnElement[bool]:
+    """The rows past a cursor's (starts_at, id) in the page's order."""
+    key = (S.starts_at, S.id)
+    if newest_first(query):
+        return or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
+    return or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
+
+
 async def sessions_page(
     db: AsyncSession,
     *,
@@ -126,16 +139,10 @@ async def sessions_page(
     if first == 0 and after is None and count:  # a count alone (a badge): one statement, no rows
         badge = int(await db.scalar(total_query) or 0)
         return Page(rows=[], has_next=badge > 0, total=badge)
-    descending = newest_first(query)
     keyset = list(conditions)
     if after is not None:
-        key = (S.starts_at, S.id)
-        keyset.append(
-            or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
-            if descending
-            else or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
-        )
-    order = (S.starts_at.desc(), S.id.desc()) if descending else (S.starts_at.asc(), S.id.asc())
+        keyset.append(after_condition(query, after))
+    order = page_order(query)
     columns = (S, total_query.scalar_subquery()) if count else (S,)
     found = (await db.execute(select(*columns).where(*keyset).order_by(*order).limit(first + 1))).all()
     rows = [row[0] for row in found]

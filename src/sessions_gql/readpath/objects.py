@@ -1,0 +1,372 @@
+"""The read types' fields as SQL: each handler writes one field exactly as its resolver in schema/ answers it.
+
+A field whose answer needs Python (the waiting room's presence in Redis, the allowed actions, floats that JSON
+would spell differently) has no handler here, so an operation selecting it takes the resolvers. The
+differential test runs every document both ways and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from sessions_gql.db import models as m
+from sessions_gql.domain.enums import Party, SessionStatus, TimelineEventType
+from sessions_gql.readpath.compiler import Compiler, Details, handles
+from sessions_gql.readpath.sql import amount, const, cursor, gid, instant, text_of
+
+S, MEMBERS, USERS, PROVIDERS, SERVICES = (m.Session.__table__, m.Member.__table__, m.User.__table__,
+                                          m.Provider.__table__, m.Service.__table__)
+CONVERSATIONS, MESSAGES = m.Conversation.__table__, m.Message.__table__
+PACKAGES, EVENTS = m.Package.__table__, m.TimelineEvent.__table__
+ENGAGED = (TimelineEventType.REQUESTED, TimelineEventType.APPROVED_BY_MEMBER)
+"""The events by which a member asked for or agreed to a session (`Loaders.member_engaged`)."""
+
+
+def _plain(type_name: str, columns: dict[str, str], *, instants: tuple[str, ...] = ()) -> None:
+    """Fields that are a column as stored (text, numbers, booleans, enums by name, JSON lists)."""
+    for field, column in columns.items():
+        def handler(_c: Compiler, row: Any, _details: Details, column: str = column) -> ColumnElement[Any]:
+            return column_of(row.c, column)
+
+        handles(type_name, field)(handler)
+    for field in instants:
+        column = _snake(field)
+
+        def timed(_c: Compiler, row: Any, _details: Details, column: str = column) -> ColumnElement[Any]:
+            return instant(getattr(row.c, column))
+
+        handles(type_name, field)(timed)
+
+
+def column_of(columns: Any, name: str) -> ColumnElement[Any]:
+    found: ColumnElement[Any] = getattr(columns, name)
+    return found
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in name)
+
+
+def _id(type_name: str, key: str = "id") -> None:
+    def handler(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+        return gid(type_name, getattr(row.c, key))
+
+    handles(type_name, "id")(handler)
+
+
+@dataclass(frozen=True)
+class Values:
+    """A composite's fields already written as SQL (Money, Approvals, ...), keyed by GraphQL field name."""
+
+    c: Any
+
+    @classmethod
+    def of(cls, **values: ColumnElement[Any]) -> Values:
+        return cls(c=type("Columns", (), values))
+
+
+def _composite(type_name: str, *fields: str) -> None:
+    for field in fields:
+        def handler(_c: Compiler, row: Values, _details: Details, field: str = field) -> ColumnElement[Any]:
+            return column_of(row.c, field)
+
+        handles(type_name, field)(handler)
+
+
+_composite("Money", "amount", "currency")
+_composite("Approvals", "member", "provider")
+_composite("TimeProposal", "startsAt", "endsAt", "proposedBy", "proposedAt")
+_composite("Cancellation", "by", "reason", "note", "at", "late")
+_composite("ProviderReliability", "consecutiveCancellations", "flagged", "lateCancellations", "lateResponses")
+
+
+def money(c: Compiler, parent: str, details: Details, value: ColumnElement[Any], currency: ColumnElement[Any]
+          ) -> ColumnElement[Any]:
+    return c.child(parent, details, Values.of(amount=amount(value), currency=currency))
+
+
+def _viewer_is_provider_or_admin(c: Compiler, provider_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`visibility.is_provider_or_admin`."""
+    if c.viewer.is_admin:
+        return true()
+    if c.viewer.provider_id is None:
+        return false()
+    return provider_id == c.viewer.provider_id
+
+
+# ------------------------------------------------------------------ Session
+
+_id("Session")
+_plain("Session", {name: _snake(name) for name in (
+    "status", "skill", "modality", "location", "priceCredits", "funding", "paymentStatus", "refundedCredits",
+    "declineReason", "declineNote", "noShowParty", "memberNote", "memberLateMinutes", "createdBy", "version")},
+    instants=("startsAt", "endsAt", "memberJoinedAt", "startedAt", "endedAt", "createdAt", "respondBy"))
+
+
+@handles("Session", "durationMinutes")
+def _duration(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    return cast(func.floor(extract("epoch", row.c.ends_at - row.c.starts_at) / 60), Integer)
+
+
+@handles("Session", "fee")
+def _fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return money(c, "Session", details, row.c.fee, row.c.currency)
+
+
+@handles("Session", "providerEarnings")
+def _earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return case((_viewer_is_provider_or_admin(c, row.c.provider_id),
+                 money(c, "Session", details, row.c.provider_earnings, row.c.currency)), else_=None)
+
+
+@handles("Session", "approvals")
+def _approvals(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return c.child("Session", details, Values.of(member=row.c.approved_by_member,
+                                                 provider=row.c.approved_by_provider))
+
+
+@handles("Session", "awaitingResponseFrom")
+def _awaiting(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    member, provider = const(Party.MEMBER.name), const(Party.PROVIDER.name)
+    return case(
+        (row.c.status == SessionStatus.AWAITING_APPROVAL.name,
+         case((row.c.approved_by_provider.is_(False), provider), else_=member)),
+        (and_(row.c.status == SessionStatus.RESCHEDULING.name, row.c.proposal_by.is_not(None)),
+         case((row.c.proposal_by == Party.MEMBER.name, provider), else_=member)),
+        else_=None)
+
+
+@handles("Session", "proposal")
+def _proposal(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    missing = or_(row.c.proposal_starts_at.is_(None), row.c.proposal_ends_at.is_(None), row.c.proposal_by.is_(None))
+    values = Values.of(startsAt=instant(row.c.proposal_starts_at), endsAt=instant(row.c.proposal_ends_at),
+                       proposedBy=row.c.proposal_by, proposedAt=instant(row.c.proposal_at))
+    return case((missing, None), else_=c.child("Session", details, values))
+
+
+@handles("Session", "cancellation")
+def _cancellation(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    missing = or_(row.c.cancelled_by.is_(None), row.c.cancelled_at.is_(None))
+    values = Values.of(by=row.c.cancelled_by, reason=row.c.cancellation_reason, note=row.c.cancellation_note,
+                       at=instant(row.c.cancelled_at), late=func.coalesce(row.c.cancellation_late, false()))
+    return case((missing, None), else_=c.child("Session", details, values))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member or provider row with its user row joined."""
+
+    c: Any
+    user: Any
+
+
+def _self_admin_or_pair(c: Compiler, member_id: ColumnElement[Any], pair: Callable[[Any], ColumnElement[bool]]
+                        ) -> ColumnElement[bool]:
+    """`visibility._self_admin_or_pair`: admins, the member themself, a provider for whom `pair` holds."""
+    viewer = c.viewer
+    if viewer.is_admin:
+        return true()
+    rules = [member_id == viewer.member_id] if viewer.member_id is not None else []
+    if viewer.provider_id is not None:
+        rules.append(pair(viewer.provider_id))
+    return or_(*rules) if rules else false()
+
+
+def sees_member_profile(c: Compiler, member_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`visibility.can_see_member`: also a provider who shares a session with the member or sold them a
+    package."""
+    def pair(provider_id: Any) -> ColumnElement[bool]:
+        session, package = S.alias(), PACKAGES.alias()
+        return or_(select(session.c.id).where(session.c.provider_id == provider_id,
+                                              session.c.member_id == member_id).correlate_except(session).exists(),
+                   select(package.c.id).where(package.c.provider_id == provider_id,
+                                              package.c.member_id == member_id).correlate_except(package).exists())
+
+    return _self_admin_or_pair(c, member_id, pair)
+
+
+def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`visibility.sees_contact_details`: a provider the member asked for or agreed to a session with."""
+    def pair(provider_id: Any) -> ColumnElement[bool]:
+        session, event = S.alias(), EVENTS.alias()
+        return (select(session.c.id).join(event, event.c.session_id == session.c.id)
+                .where(session.c.provider_id == provider_id, session.c.member_id == member_id,
+                       event.c.type.in_([kind.name for kind in ENGAGED])).correlate_except(session, event).exists())
+
+    return _self_admin_or_pair(c, member_id, pair)
+
+
+@handles("Session", "member")
+def _session_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return member_json(c, "Session", details, row.c.member_id)
+
+
+@handles("Conversation", "member")
+def _conversation_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return member_json(c, "Conversation", details, row.c.member_id)
+
+
+def member_json(c: Compiler, parent: str, details: Details, member_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    member, user = MEMBERS.alias(), USERS.alias()
+    value = c.child(parent, details, Person(c=member.c, user=user))
+    return (select(value).select_from(member.join(user, user.c.id == member.c.user_id))
+            .where(member.c.id == member_id).correlate_except(member, user).scalar_subquery())
+
+
+@handles("Session", "provider")
+def _session_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return provider_json(c, "Session", details, row.c.provider_id)
+
+
+@handles("Conversation", "provider")
+def _conversation_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return provider_json(c, "Conversation", details, row.c.provider_id)
+
+
+@handles("Service", "provider")
+def _service_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return provider_json(c, "Service", details, row.c.provider_id)
+
+
+def provider_json(c: Compiler, parent: str, details: Details, provider_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    provider, user = PROVIDERS.alias(), USERS.alias()
+    value = c.child(parent, details, Person(c=provider.c, user=user))
+    return (select(value).select_from(provider.join(user, user.c.id == provider.c.user_id))
+            .where(provider.c.id == provider_id).correlate_except(provider, user).scalar_subquery())
+
+
+@handles("Session", "service")
+def _session_service(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    service = SERVICES.alias()
+    return (select(c.child("Session", details, service)).where(service.c.id == row.c.service_id)
+            .correlate_except(service).scalar_subquery())
+
+
+@handles("Session", "conversation")
+def _session_conversation(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    conversation = CONVERSATIONS.alias()
+    return (select(c.child("Session", details, conversation))
+            .where(conversation.c.member_id == row.c.member_id, conversation.c.provider_id == row.c.provider_id)
+            .correlate_except(conversation).scalar_subquery())
+
+
+# ------------------------------------------------------------------ people and services
+
+_id("User")
+_plain("User", {"role": "role", "displayName": "display_name", "timeZone": "time_zone"})
+
+
+@handles("Member", "id")
+def _member_id(_c: Compiler, row: Person, _details: Details) -> ColumnElement[Any]:
+    return gid("Member", row.c.id)
+
+
+@handles("Member", "displayName", "timeZone")
+def _member_user_field(_c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    return column_of(row.user.c, _snake(details[0].node.name.value))
+
+
+@handles("Member", "user")
+def _member_user(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    return c.child("Member", details, row.user)
+
+
+@handles("Member", "country")
+def _member_country(c: Compiler, row: Person, _details: Details) -> ColumnElement[Any]:
+    return case((sees_member_profile(c, row.c.id), row.c.country), else_=None)
+
+
+@handles("Member", "email", "phone")
+def _member_contact(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    column = column_of(row.user.c, details[0].node.name.value)
+    return case((sees_contact_details(c, row.c.id), column), else_=None)
+
+
+@handles("User", "email", "phone")
+def _user_contact(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`User._contact_visible`: the user themself, admins, and a provider who sees the member's details."""
+    column = column_of(row.c, details[0].node.name.value)
+    if c.viewer.is_admin:
+        return column
+    visible: ColumnElement[bool] = row.c.id == c.viewer.user_id
+    if c.viewer.is_provider:
+        member = MEMBERS.alias()
+        visible = or_(visible, select(member.c.id).where(member.c.user_id == row.c.id,
+                                                         sees_contact_details(c, member.c.id))
+                            .correlate_except(member).exists())
+    return case((visible, column), else_=None)
+
+
+@handles("Provider", "id")
+def _provider_id(_c: Compiler, row: Person, _details: Details) -> ColumnElement[Any]:
+    return gid("Provider", row.c.id)
+
+
+_plain("Provider", {"displayName": "display_name", "bio": "bio", "timeZone": "time_zone",
+                    "visibility": "visibility"})
+
+
+@handles("Provider", "user")
+def _provider_user(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    return c.child("Provider", details, row.user)
+
+
+@handles("Provider", "reliability")
+def _reliability(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    values = Values.of(consecutiveCancellations=row.c.consecutive_cancellations, flagged=row.c.flagged,
+                       lateCancellations=row.c.late_cancellations, lateResponses=row.c.late_responses)
+    return c.child("Provider", details, values)
+
+
+_id("Service")
+_plain("Service", {"name": "name", "skills": "skills", "durationMinutes": "duration_minutes",
+                   "priceCredits": "price_credits", "modalities": "modalities",
+                   "freeInitialConsultation": "free_initial_consultation"}, instants=("archivedAt",))
+
+
+@handles("Service", "archived")
+def _archived(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    return column_of(row.c, "archived_at").is_not(None)
+
+
+@handles("Service", "fee")
+def _service_fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    return money(c, "Service", details, row.c.fee, row.c.currency)
+
+
+# ------------------------------------------------------------------ messaging
+
+_id("Conversation")
+
+
+@handles("Conversation", "lastMessage")
+def _last_message(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    message, earlier = MESSAGES.alias(), MESSAGES.alias()
+    newest = (select(func.max(earlier.c.id)).where(earlier.c.conversation_id == row.c.id).correlate_except(earlier)
+              .scalar_subquery())
+    return (select(c.child("Conversation", details, message)).where(message.c.id == newest)
+            .correlate_except(message).scalar_subquery())
+
+
+_id("Message")
+_plain("Message", {"body": "body", "clientMessageId": "client_message_id"},
+       instants=("sentAt", "readByRecipientAt"))
+
+
+@handles("Message", "cursor")
+def _message_cursor(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    """`messaging.stream_cursor`: the relay's position once sequenced, else `i<id>`."""
+    return cursor(func.coalesce(text_of(row.c.position), const("i").op("||")(text_of(row.c.id))))
+
+
+@handles("Message", "sender")
+def _sender(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    user = USERS.alias()
+    return (select(c.child("Message", details, user)).where(user.c.id == row.c.sender_user_id)
+            .correlate_except(user).scalar_subquery())
+

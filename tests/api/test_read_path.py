@@ -1,0 +1,190 @@
+"""The read path (readpath/) against the resolvers: the same JSON for every selection it compiles, as every role.
+
+The whole suite runs with SESSIONS_GQL_READ_PATH=verify (tests/harness/app.py), so every query document of the
+API tests that compiles is answered both ways and compared. Here, selections generated from the read path's own
+handlers cover every field it compiles, through every relation, over sessions in every state, as members,
+providers and an admin, and a planted defect shows that a difference fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
+
+from sessions_gql.readpath.compiler import HANDLERS
+from sessions_gql.readpath.plans import ReadPath
+from sessions_gql.readpath.roots import CONNECTIONS
+from sessions_gql.readpath.sql import const
+from sessions_gql.schema import build_schema
+from tests.api.lifecycle_helpers import (
+    CANCEL,
+    DECLINE,
+    PROPOSE_NEW_TIME,
+    World,
+    at,
+    book,
+    ok,
+    request,
+    world,
+)
+from tests.harness.app import Api, FrozenClock, running_api, settings_for
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }"""
+ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)"}
+DEPTH = 6
+
+
+def _named(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def selection(schema: GraphQLSchema, type_: GraphQLObjectType, depth: int) -> str:
+    """Every field of `type_` the read path has a handler for, and theirs below, `depth` levels deep."""
+    parts = ["__typename"]
+    compiled = {*HANDLERS.get(type_.name, {}), *CONNECTIONS.get(type_.name, ())}
+    for name, field in type_.fields.items():
+        needs_arguments = any(isinstance(arg.type, GraphQLNonNull) for arg in field.args.values())
+        if name not in compiled or (needs_arguments and (type_.name, name) not in ARGUMENTS):
+            continue
+        named = _named(field.type)
+        arguments = ARGUMENTS.get((type_.name, name), "")
+        if isinstance(named, GraphQLObjectType):
+            if depth == 0:
+                continue
+            parts.append(f"{name}{arguments} {{ {selection(schema, named, depth - 1)} }}")
+        else:
+            parts.append(name + arguments)
+    return " ".join(parts)
+
+
+def everything(schema: GraphQLSchema) -> str:
+    query = schema.query_type
+    assert query is not None
+    return f"query($id: ID!) {{ {selection(schema, query, DEPTH)} }}"
+
+
+async def _story(api: Api) -> tuple[World, dict[str, str]]:
+    """Sessions in every state the views tell apart, a second member, messages both ways and a system one."""
+    w = await world(api)
+    other = await api.member("Olu Other", credits=200)
+    confirmed = await book(w, at(24, 10))
+    awaiting = await request(w, at(24, 12))
+    declined = await request(w, at(25, 9))
+    await ok(w, DECLINE, {"sessionId": declined["id"], "reason": "NOT_AVAILABLE", "note": "away"}, w.provider)
+    cancelled = await book(w, at(25, 11))
+    await ok(w, CANCEL, {"sessionId": cancelled["id"], "reason": "SCHEDULE_CONFLICT", "note": "sorry"}, w.member)
+    moving = await book(w, at(24, 14))
+    await ok(w, PROPOSE_NEW_TIME, {"sessionId": moving["id"], "startsAt": at(24, 16)}, w.member)
+    others = await request(w, at(25, 14), member=other)
+    await api.gql(SEND, {"input": {"recipientId": w.member.gid, "body": "See you then", "clientMessageId": "p1"}},
+                  as_=w.provider)
+    return w, {"confirmed": confirmed["id"], "awaiting": awaiting["id"], "declined": declined["id"],
+               "cancelled": cancelled["id"], "moving": moving["id"], "others": others["id"],
+               "other_member": other.gid}
+
+
+def _read_path(api: Api) -> ReadPath:
+    found = api.deps.read_path
+    assert isinstance(found, ReadPath)
+    return found
+
+
+async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(api: Api) -> None:
+    w, made = await _story(api)
+    schema = build_schema(api.deps.settings)._schema
+    document = everything(schema)
+    other_provider = await api.provider("Ola Other")
+    viewers = {"member": w.member, "provider": w.provider, "admin": await api.admin(),
+               "other provider": other_provider}
+    answers = {}
+    for label, viewer in viewers.items():
+        for session in ("confirmed", "cancelled", "moving", "others"):
+            data = await api.gql(document, {"id": made[session]}, as_=viewer)  # verify mode: a difference fails
+            answers[(label, session)] = data
+    path = _read_path(api)
+    assert (path.failed, path.refused) == (0, 0)
+    assert path.compiled == 3 * 4  # a plan per viewer shape (both providers share one) and id: none fell back
+    assert path.answered == len(viewers) * 4
+    member_view = answers[("member", "cancelled")]
+    statuses = sorted(edge["node"]["status"] for edge in member_view["sessions"]["edges"])
+    assert statuses == ["AWAITING_APPROVAL", "CANCELLED", "CONFIRMED", "DECLINED", "RESCHEDULING"]
+    assert member_view["session"]["cancellation"] == {"__typename": "Cancellation", "by": "MEMBER",
+                                                      "reason": "SCHEDULE_CONFLICT", "note": "sorry",
+                                                      "at": "2026-11-23T08:00:00+00:00", "late": False}
+    assert member_view["session"]["providerEarnings"] is None
+    assert answers[("provider", "cancelled")]["session"]["providerEarnings"] is not None
+    assert answers[("provider", "others")]["session"]["member"]["displayName"] == "Olu Other"
+    assert answers[("member", "others")]["session"] is None  # another member's session
+    assert answers[("other provider", "confirmed")] == {"__typename": "Query", "sessions": {
+        "__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": {
+            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
+            "endCursor": None}}, "session": None}
+    moving = answers[("provider", "moving")]["session"]
+    assert (moving["status"], moving["awaitingResponseFrom"], moving["proposal"]["startsAt"]) == (
+        "RESCHEDULING", "PROVIDER", "2026-12-17T16:00:00+00:00")
+    last = moving["conversation"]["lastMessage"]
+    assert (last["body"], last["sender"]["displayName"]) == ("See you then", "Dr Lane")
+    assert answers[("admin", "others")]["sessions"]["totalCount"] == 6
+
+
+async def test_pages_views_and_cursors_match_the_resolvers(api: Api) -> None:
+    w, _made = await _story(api)
+    page = """query($after: String, $filter: SessionFilter) { sessions(first: 2, after: $after, filter: $filter) {
+      totalCount edges { cursor node { id startsAt } } pageInfo { hasNextPage hasPreviousPage startCursor
+      endCursor } } }"""
+    for viewer in (w.member, w.provider, await api.admin()):
+        for view in (None, "UPCOMING", "PAST", "AWAITING_MY_RESPONSE", "AWAITING_THEIR_RESPONSE"):
+            after, walked = None, []
+            while True:
+                data = (await api.gql(page, {"after": after, "filter": {"view": view} if view else None},
+                                      as_=viewer))["sessions"]
+                walked += [edge["node"]["id"] for edge in data["edges"]]
+                if not data["pageInfo"]["hasNextPage"]:
+                    break
+                after = data["pageInfo"]["endCursor"]
+            assert len(walked) == len(set(walked)) == data["totalCount"]
+    path = _read_path(api)
+    assert path.failed == 0 and path.compiled > 0
+
+
+async def test_a_difference_from_the_resolvers_is_an_error(database_url: str, clock: FrozenClock,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted defect (every session CONFIRMED) is caught by verify mode: the suite cannot pass over one."""
+    monkeypatch.setitem(HANDLERS["Session"], "status", lambda _c, _row, _details: const("CONFIRMED"))
+    async with running_api(settings_for(database_url), clock) as api:
+        w = await world(api)
+        await request(w, at(24, 12))
+        answer = await api.post("{ sessions { edges { node { status } } } }", token=w.member.token)
+    assert answer == {"data": None, "errors": [{"message": "the read path's answer differs from the resolvers'",
+                                                "extensions": {"code": "READ_PATH_MISMATCH"}}]}
+
+
+async def test_a_field_without_sql_takes_the_resolvers(api: Api) -> None:
+    w, made = await _story(api)
+    data = await api.gql("query($id: ID!) { session(id: $id) { status allowedActions } }",
+                         {"id": made["awaiting"]}, as_=w.provider)
+    assert data == {"session": {"status": "AWAITING_APPROVAL", "allowedActions": [
+        "CONFIRM", "DECLINE", "PROPOSE_NEW_TIME", "ADD_NOTE", "SEND_MESSAGE"]}}
+    path = _read_path(api)
+    assert (path.refused, path.failed) == (1, 0)
+
+
+@pytest.fixture
+async def sql_api(database_url: str, clock: FrozenClock) -> AsyncIterator[Api]:
+    async with running_api(settings_for(database_url, read_path="sql"), clock) as api:
+        yield api
+
+
+async def test_in_sql_mode_the_statement_alone_answers(sql_api: Api) -> None:
+    w, made = await _story(sql_api)
+    data = await sql_api.gql("query($id: ID!) { session(id: $id) { status member { displayName } } }",
+                             {"id": made["confirmed"]}, as_=w.provider)
+    assert data == {"session": {"status": "CONFIRMED", "member": {"displayName": "Sam Member"}}}
+    path = _read_path(sql_api)
+    assert (path.compiled, path.answered, path.failed) == (1, 1, 0)
