@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from sessions_gql.domain.enums import Role
 
 
-@dataclass(frozen=True)
-class Viewer:
-    user_id: uuid.UUID
+class Roles:
+    """What a role allows asking, for anything with a `role` (a Viewer, the read path's symbolic viewer)."""
+
     role: Role
-    time_zone: str
-    member_id: uuid.UUID | None = None
-    provider_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -27,3 +24,12 @@ class Viewer:
     @property
     def is_provider(self) -> bool:
         return self.role is Role.PROVIDER
+
+
+@dataclass(frozen=True)
+class Viewer(Roles):
+    user_id: uuid.UUID
+    role: Role
+    time_zone: str
+    member_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None

@@ -22,7 +22,7 @@ from sqlalchemy import Text, Uuid, bindparam, cast, func, select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from strawberry.types.arguments import convert_arguments
 
-from sessions_gql.auth.viewer import Viewer
+from sessions_gql.auth.viewer import Roles, Viewer
 from sessions_gql.db.types import UTCDateTime
 from sessions_gql.domain.enums import Role
 from sessions_gql.readpath.sql import const
@@ -66,7 +66,7 @@ def request_parameter(name: str, type_: Any) -> BindParameter[Any]:
     return bindparam(name, value=None, type_=type_, required=False)
 
 
-class SymbolicViewer:
+class SymbolicViewer(Roles):
     """A `Viewer` whose ids are bind parameters: the query builders that scope rows to a viewer
     (`session_queries.session_conditions`) write their predicates once for every viewer of this shape."""
 
@@ -75,18 +75,6 @@ class SymbolicViewer:
         self.user_id = request_parameter(USER_ID, Uuid())
         self.member_id = request_parameter(MEMBER_ID, Uuid()) if shape.member else None
         self.provider_id = request_parameter(PROVIDER_ID, Uuid()) if shape.provider else None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    @property
-    def is_member(self) -> bool:
-        return self.role is Role.MEMBER
-
-    @property
-    def is_provider(self) -> bool:
-        return self.role is Role.PROVIDER
 
 
 Handler = Callable[["Compiler", Any, Details], ColumnElement[Any]]
