@@ -124,7 +124,18 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     assert answers[("other provider", "confirmed")] == {"__typename": "Query", "sessions": {
         "__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": {
             "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
-            "endCursor": None}}, "session": None}
+            "endCursor": None}}, "session": None, "notifications": {
+        "__typename": "NotificationConnection", "edges": [], "pageInfo": {
+            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
+            "endCursor": None}}}
+    kinds = [edge["node"]["kind"] for edge in answers[("provider", "others")]["notifications"]["edges"]]
+    assert kinds == ["SESSION_REQUESTED", "NEW_TIME_PROPOSED", "SESSION_REQUESTED", "SESSION_CANCELLED",
+                     *["SESSION_REQUESTED"] * 4]  # newest first
+    cancelled = answers[("provider", "cancelled")]["session"]
+    assert [edge["node"]["type"] for edge in cancelled["timeline"]["edges"]] == [
+        "REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD", "APPROVED_BY_PROVIDER", "VIDEO_ROOM_CREATED",
+        "CANCELLED_BY_MEMBER", "FUNDS_RETURNED", "VIDEO_ROOM_CANCELLED"]
+    assert cancelled["lastEvent"]["type"] == "VIDEO_ROOM_CANCELLED"
     moving = answers[("provider", "moving")]["session"]
     assert (moving["status"], moving["awaitingResponseFrom"], moving["proposal"]["startsAt"]) == (
         "RESCHEDULING", "PROVIDER", "2026-12-17T16:00:00+00:00")
@@ -149,8 +160,28 @@ async def test_pages_views_and_cursors_match_the_resolvers(api: Api) -> None:
                     break
                 after = data["pageInfo"]["endCursor"]
             assert len(walked) == len(set(walked)) == data["totalCount"]
+    notices = """query($after: String) { notifications(first: 3, after: $after) { edges { cursor node { id kind } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    timeline = """query($id: ID!, $after: String) { session(id: $id) { timeline(first: 3, after: $after) {
+      edges { cursor node { type } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }"""
+    after, kinds = None, []
+    while True:
+        page_of = (await api.gql(notices, {"after": after}, as_=w.provider))["notifications"]
+        kinds += [edge["node"]["kind"] for edge in page_of["edges"]]
+        if not page_of["pageInfo"]["hasNextPage"]:
+            break
+        after = page_of["pageInfo"]["endCursor"]
+    assert len(kinds) == 8
+    after, types = None, []
+    while True:
+        events = (await api.gql(timeline, {"id": _made["cancelled"], "after": after}, as_=w.member))["session"]
+        types += [edge["node"]["type"] for edge in events["timeline"]["edges"]]
+        if not events["timeline"]["pageInfo"]["hasNextPage"]:
+            break
+        after = events["timeline"]["pageInfo"]["endCursor"]
+    assert types[-1] == "VIDEO_ROOM_CANCELLED" and len(types) == 8
     path = _read_path(api)
-    assert path.failed == 0 and path.compiled > 0
+    assert path.failed == 0 and path.compiled > 0 and path.refused == 0
 
 
 async def test_a_difference_from_the_resolvers_is_an_error(database_url: str, clock: FrozenClock,

@@ -22,7 +22,7 @@ from sessions_gql.readpath.sql import amount, const, cursor, gid, instant, text_
 S, MEMBERS, USERS, PROVIDERS, SERVICES = (m.Session.__table__, m.Member.__table__, m.User.__table__,
                                           m.Provider.__table__, m.Service.__table__)
 CONVERSATIONS, MESSAGES = m.Conversation.__table__, m.Message.__table__
-PACKAGES, EVENTS = m.Package.__table__, m.TimelineEvent.__table__
+PACKAGES, EVENTS, NOTIFICATIONS = m.Package.__table__, m.TimelineEvent.__table__, m.Notification.__table__
 ENGAGED = (TimelineEventType.REQUESTED, TimelineEventType.APPROVED_BY_MEMBER)
 """The events by which a member asked for or agreed to a session (`Loaders.member_engaged`)."""
 
@@ -359,7 +359,9 @@ _plain("Message", {"body": "body", "clientMessageId": "client_message_id"},
 
 
 @handles("Message", "cursor")
-def _message_cursor(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+@handles("TimelineEvent", "cursor")
+@handles("Notification", "cursor")
+def _stream_cursor(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
     """`messaging.stream_cursor`: the relay's position once sequenced, else `i<id>`."""
     return cursor(func.coalesce(text_of(row.c.position), const("i").op("||")(text_of(row.c.id))))
 
@@ -370,3 +372,31 @@ def _sender(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     return (select(c.child("Message", details, user)).where(user.c.id == row.c.sender_user_id)
             .correlate_except(user).scalar_subquery())
 
+
+
+# ------------------------------------------------------------------ timeline and notifications
+
+_id("TimelineEvent")
+_plain("TimelineEvent", {"type": "type", "actorRole": "actor_role", "fromStatus": "from_status",
+                         "toStatus": "to_status", "reason": "reason", "note": "note", "credits": "credits"},
+       instants=("at", "previousStartsAt", "newStartsAt"))
+
+
+@handles("TimelineEvent", "actor")
+def _actor(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    user = USERS.alias()
+    return (select(c.child("TimelineEvent", details, user)).where(user.c.id == row.c.actor_user_id)
+            .correlate_except(user).scalar_subquery())
+
+
+@handles("Session", "lastEvent")
+def _last_event(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    event, earlier = EVENTS.alias(), EVENTS.alias()
+    newest = (select(func.max(earlier.c.id)).where(earlier.c.session_id == row.c.id).correlate_except(earlier)
+              .scalar_subquery())
+    return (select(c.child("Session", details, event)).where(event.c.id == newest)
+            .correlate_except(event).scalar_subquery())
+
+
+_id("Notification")
+_plain("Notification", {"kind": "kind", "title": "title", "body": "body"}, instants=("createdAt", "readAt"))

@@ -9,6 +9,7 @@ does, to answer `hasNextPage`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLObjectType
@@ -19,15 +20,17 @@ from sqlalchemy.types import Text
 
 from sessions_gql.domain.errors import DomainError
 from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
-from sessions_gql.readpath.objects import S
+from sessions_gql.readpath.objects import EVENTS, NOTIFICATIONS, S
 from sessions_gql.readpath.sql import const, cursor, instant, text_of
 from sessions_gql.resolvers import ids
 from sessions_gql.resolvers.cursors import page_size
-from sessions_gql.resolvers.sessions import after_key, session_query
+from sessions_gql.resolvers.messaging import id_cursor
+from sessions_gql.resolvers.sessions import after_key, session_query, timeline_after
 from sessions_gql.services.session_queries import after_condition, page_order, session_conditions, viewer_scope
 
 ROW_NUMBER = "rp_n"
-CONNECTIONS = {"SessionConnection": ("edges", "pageInfo", "totalCount")}
+CONNECTIONS = {"SessionConnection": ("edges", "pageInfo", "totalCount"),
+               "TimelineEventConnection": ("edges", "pageInfo"), "NotificationConnection": ("edges", "pageInfo")}
 """Connection fields, written by `session_connection` itself rather than by a handler."""
 EMPTY_LIST: ColumnElement[Any] = literal_column("'[]'::json")
 
@@ -55,40 +58,85 @@ def session_connection(c: Compiler, parent: str, details: Details, *, first: int
         raise _refused_by_the_resolver(problem) from None
     conditions = session_conditions(c.scope_viewer, query, c.scope_now)
     keyset = [*conditions, *([after_condition(query, after_at)] if after_at is not None else [])]
-    order = page_order(query)
-    page = (select(S, func.row_number().over(order_by=order).label(ROW_NUMBER)).where(*keyset).order_by(*order)
-            .limit(size + 1).subquery())
     total = select(func.count()).select_from(S).where(*conditions).correlate(None).scalar_subquery()
-    connection = c.object_type(_object(c, parent), details)
+    return connection(c, parent, details, rows=select(S).where(*keyset), order=page_order(query), size=size,
+                      has_previous=after is not None, total=total,
+                      cursor_of=lambda page: cursor(instant(page.c.starts_at), text_of(page.c.id)))
+
+
+def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: tuple[Any, ...], size: int,
+               has_previous: bool, cursor_of: Callable[[Any], ColumnElement[Any]],
+               total: ColumnElement[Any] | None = None, outer: tuple[Any, ...] = ()) -> ColumnElement[Any]:
+    """A page of `rows` in `order` as a connection's JSON: `size` edges read with one row more, as the resolvers
+    do, to answer `hasNextPage`. `outer`: the enclosing rows the page's conditions refer to (a session's
+    timeline refers to its session)."""
+    numbered = rows.add_columns(func.row_number().over(order_by=order).label(ROW_NUMBER)).order_by(*order)
+    page = numbered.limit(size + 1).correlate(*outer).subquery()
+    connection_type = c.object_type(_object(c, parent), details)
     number = getattr(page.c, ROW_NUMBER)
     shown = number <= size
-    edge_cursor = cursor(instant(page.c.starts_at), text_of(page.c.id))
+    edge_cursor = cursor_of(page)
     values: list[ColumnElement[Any]] = []
     reads_page = False  # edges and pageInfo aggregate over the page; a total alone does not read it
-    for key, field in c.subfields(connection, details).items():
+    for key, field in c.subfields(connection_type, details).items():
         name = field[0].node.name.value
         if name == "__typename":
-            value: ColumnElement[Any] = const(connection.name)
-        elif name == "totalCount":
+            value: ColumnElement[Any] = const(connection_type.name)
+        elif name == "totalCount" and total is not None:
             value = total
         elif name == "edges":
             reads_page = True
-            edge = c.object(c.object_type(connection, field), field, _Edge(page, edge_cursor))
+            edge_type = c.object_type(connection_type, field)
+            edge = c.object(edge_type, field, _Edge(page, edge_cursor, edge_type.name))
             value = func.coalesce(func.json_agg(aggregate_order_by(edge, number)).filter(shown), EMPTY_LIST)
         elif name == "pageInfo":
             reads_page = True
             cursors_in_order = _cursors(edge_cursor, number, shown)
             cursors_reversed = _cursors(edge_cursor, number.desc(), shown)
-            value = c.child(connection.name, field, _Values(
-                hasNextPage=func.count() > size, hasPreviousPage=true() if after is not None else false(),
+            value = c.child(connection_type.name, field, _Values(
+                hasNextPage=func.count() > size, hasPreviousPage=true() if has_previous else false(),
                 startCursor=cursors_in_order[1], endCursor=cursors_reversed[1]))
         else:
-            raise NotCompilable(f"{connection.name}.{name}")
+            raise NotCompilable(f"{connection_type.name}.{name}")
         values.extend((const(key), value))
     built = select(func.json_build_object(*values))
     if reads_page:
         built = built.select_from(page).correlate_except(page)
     return built.scalar_subquery()
+
+
+@handles("Session", "timeline")
+def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`resolvers.sessions.timeline_page`: oldest first, keyset on id."""
+    args = c.arguments("Session", details)
+    try:
+        size = page_size(args["first"], maximum=c.max_page_size)
+        after_id = timeline_after(args["after"])
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+    events = EVENTS.alias()
+    rows = select(events).where(events.c.session_id == row.c.id,
+                                *([events.c.id > after_id] if after_id is not None else []))
+    return connection(c, "Session", details, rows=rows, order=(events.c.id,), size=size,
+                      has_previous=args["after"] is not None, outer=(row,),
+                      cursor_of=lambda page: cursor(text_of(page.c.id)))
+
+
+@handles("Query", "notifications")
+def _notifications(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`resolvers.messaging.notifications`: the viewer's own, newest first, keyset on id."""
+    args = c.arguments("Query", details)
+    try:
+        size = page_size(args["first"], maximum=c.max_page_size)
+        before_id = id_cursor(args["after"], "after")
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+    notice = NOTIFICATIONS.alias()
+    rows = select(notice).where(notice.c.user_id == c.viewer.user_id,
+                                *([notice.c.read_at.is_(None)] if args["unread_only"] else []),
+                                *([notice.c.id < before_id] if before_id is not None else []))
+    return connection(c, "Query", details, rows=rows, order=(notice.c.id.desc(),), size=size,
+                      has_previous=args["after"] is not None, cursor_of=lambda page: cursor(text_of(page.c.id)))
 
 
 def _cursors(edge_cursor: ColumnElement[Any], order: Any, shown: ColumnElement[bool]) -> Any:
@@ -97,9 +145,10 @@ def _cursors(edge_cursor: ColumnElement[Any], order: Any, shown: ColumnElement[b
 
 
 class _Edge:
-    def __init__(self, page: Any, edge_cursor: ColumnElement[Any]) -> None:
+    def __init__(self, page: Any, edge_cursor: ColumnElement[Any], type_name: str) -> None:
         self.page = page
         self.cursor = edge_cursor
+        self.type_name = type_name
 
 
 class _Values:
@@ -108,13 +157,17 @@ class _Values:
 
 
 @handles("SessionEdge", "cursor")
+@handles("TimelineEventEdge", "cursor")
+@handles("NotificationEdge", "cursor")
 def _edge_cursor(_c: Compiler, row: _Edge, _details: Details) -> ColumnElement[Any]:
     return row.cursor
 
 
 @handles("SessionEdge", "node")
+@handles("TimelineEventEdge", "node")
+@handles("NotificationEdge", "node")
 def _edge_node(c: Compiler, row: _Edge, details: Details) -> ColumnElement[Any]:
-    return c.child("SessionEdge", details, row.page)
+    return c.child(row.type_name, details, row.page)
 
 
 @handles("PageInfo", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor")

@@ -23,7 +23,7 @@ BAD_CURSOR = "that cursor is not one this API gave out"
 # ------------------------------------------------------------------ helpers
 
 
-def _id_cursor(cursor: str | None, field: str) -> int | None:
+def id_cursor(cursor: str | None, field: str) -> int | None:
     if cursor is None:
         return None
     (raw,) = decode_cursor(cursor, parts=1, field=field)
@@ -91,7 +91,7 @@ async def messages_connection(info: Info, row: m.Conversation, *, last: int | No
                               ) -> t.MessageConnection:
     size = page_size(last if last is not None else 50, maximum=_max_page(info), field="last")
     rows, older = await conversation_queries.messages_page(
-        await info.context.db(), conversation_id=row.id, last=size, before_id=_id_cursor(before, "before"))
+        await info.context.db(), conversation_id=row.id, last=size, before_id=id_cursor(before, "before"))
     edges = [t.MessageEdge(cursor=encode_cursor(message.id), node=t.Message.of(message)) for message in rows]
     return t.MessageConnection(edges=edges, page_info=page_info(
         [edge.cursor for edge in edges], has_next=before is not None, has_previous=older))
@@ -116,7 +116,7 @@ async def notifications(info: Info, first: int | None = 20, after: str | None = 
     """The viewer's own notifications, newest first."""
     page = await notification_queries.notifications_page(
         await info.context.db(), user_id=info.context.viewer.user_id, first=page_size(first, maximum=_max_page(info)),
-        before_id=_id_cursor(after, "after"), unread_only=bool(unread_only))
+        before_id=id_cursor(after, "after"), unread_only=bool(unread_only))
     edges = [t.NotificationEdge(cursor=encode_cursor(row.id), node=t.Notification.of(row)) for row in page.rows]
     return t.NotificationConnection(edges=edges, page_info=page_info(
         [edge.cursor for edge in edges], has_next=page.has_next, has_previous=after is not None))

@@ -87,15 +87,20 @@ async def session(info: Info, id: strawberry.ID) -> t.Session | None:
     return await t.load_session(info, ids.decode_uuid(id, "Session"))
 
 
+def timeline_after(after: str | None) -> int | None:
+    """The event id in a timeline cursor."""
+    if after is None:
+        return None
+    (raw,) = decode_cursor(after, parts=1)
+    if not raw.isdigit():
+        raise ValidationError("that cursor is not one this API gave out", field="after")
+    return int(raw)
+
+
 async def timeline_page(info: Info, session_id: uuid.UUID, *, first: int | None, after: str | None
                         ) -> t.TimelineEventConnection:
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)
-    after_id = None
-    if after is not None:
-        (raw,) = decode_cursor(after, parts=1)
-        if not raw.isdigit():
-            raise ValidationError("that cursor is not one this API gave out", field="after")
-        after_id = int(raw)
+    after_id = timeline_after(after)
     rows, has_next = await notes_queries.timeline_page(await info.context.db(), session_id=session_id,
                                                        first=size, after_id=after_id)
     edges = [t.TimelineEventEdge(cursor=encode_cursor(row.id), node=t.TimelineEvent.of(row)) for row in rows]
