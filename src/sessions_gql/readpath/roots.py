@@ -1,4 +1,5 @@
-"""Root fields and connections as SQL: `sessions`, `session`, and the Session connection's pages.
+"""Root fields and connections as SQL: `sessions`, `session`, `notifications`, a session's timeline, and the
+pages of every connection (`connection`).
 
 The rows come from the same builders the resolvers use (`session_queries.session_conditions`, `page_order`,
 `after_condition`; `resolvers.sessions.session_query` and `after_key` for the arguments), so the filter, the
@@ -31,7 +32,7 @@ from sessions_gql.services.session_queries import after_condition, page_order, s
 ROW_NUMBER = "rp_n"
 CONNECTIONS = {"SessionConnection": ("edges", "pageInfo", "totalCount"),
                "TimelineEventConnection": ("edges", "pageInfo"), "NotificationConnection": ("edges", "pageInfo")}
-"""Connection fields, written by `session_connection` itself rather than by a handler."""
+"""Connection fields, written by `connection` itself rather than by a handler."""
 EMPTY_LIST: ColumnElement[Any] = literal_column("'[]'::json")
 
 
