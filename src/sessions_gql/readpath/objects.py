@@ -201,43 +201,27 @@ def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnEl
     return _self_admin_or_pair(c, member_id, pair)
 
 
-@handles("Session", "member")
-def _session_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return member_json(c, "Session", details, row.c.member_id)
+def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any]
+                ) -> ColumnElement[Any]:
+    """A member or provider (`people` is their table) with its user row joined, as one scalar subquery."""
+    person, user = people.alias(), USERS.alias()
+    value = c.child(parent, details, Person(c=person.c, user=user))
+    return (select(value).select_from(person.join(user, user.c.id == person.c.user_id))
+            .where(person.c.id == person_id).correlate_except(person, user).scalar_subquery())
 
 
-@handles("Conversation", "member")
-def _conversation_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return member_json(c, "Conversation", details, row.c.member_id)
+def _person(parent: str, field: str, people: Any, key: str) -> None:
+    """`parent.field` is the member or provider whose id is the parent row's `key`."""
+    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+        return person_json(c, parent, details, people, column_of(row.c, key))
+
+    handles(parent, field)(handler)
 
 
-def member_json(c: Compiler, parent: str, details: Details, member_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    member, user = MEMBERS.alias(), USERS.alias()
-    value = c.child(parent, details, Person(c=member.c, user=user))
-    return (select(value).select_from(member.join(user, user.c.id == member.c.user_id))
-            .where(member.c.id == member_id).correlate_except(member, user).scalar_subquery())
-
-
-@handles("Session", "provider")
-def _session_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return provider_json(c, "Session", details, row.c.provider_id)
-
-
-@handles("Conversation", "provider")
-def _conversation_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return provider_json(c, "Conversation", details, row.c.provider_id)
-
-
-@handles("Service", "provider")
-def _service_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return provider_json(c, "Service", details, row.c.provider_id)
-
-
-def provider_json(c: Compiler, parent: str, details: Details, provider_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    provider, user = PROVIDERS.alias(), USERS.alias()
-    value = c.child(parent, details, Person(c=provider.c, user=user))
-    return (select(value).select_from(provider.join(user, user.c.id == provider.c.user_id))
-            .where(provider.c.id == provider_id).correlate_except(provider, user).scalar_subquery())
+for _parent in ("Session", "Conversation"):
+    _person(_parent, "member", MEMBERS, "member_id")
+for _parent in ("Session", "Conversation", "Service"):
+    _person(_parent, "provider", PROVIDERS, "provider_id")
 
 
 @handles("Session", "service")
