@@ -50,7 +50,7 @@ $(INTEROP_JS)/node_modules/.package-lock.json: $(INTEROP_JS)/package-lock.json |
 	cd $(INTEROP_JS) && npm ci --no-audit --no-fund --loglevel=error
 
 test: $(VENV)/.installed system-deps $(INTEROP_JS)/node_modules/.package-lock.json
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses auto --maxprocesses 4 --dist loadfile
 
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit

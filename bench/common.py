@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import text
 from tests.harness.servers import PostgresServer, RedisServer, free_port
 
+from sessions_gql.api import ids
 from sessions_gql.app import build_deps
 from sessions_gql.auth.context import load_viewer
 from sessions_gql.auth.tokens import issue_token
@@ -29,7 +30,6 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.config import Settings
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Modality, Role, Weekday
-from sessions_gql.resolvers import ids
 from sessions_gql.services import availability, catalog, people, wallet
 from sessions_gql.services.deps import Deps
 

@@ -32,7 +32,7 @@ from tests.harness.servers import free_port
 
 from bench import history, peer
 from bench.common import Pair, Stack, api_processes, seed_pairs, stack
-from sessions_gql.resolvers import ids
+from sessions_gql.api import ids
 
 PROVIDERS = 32
 OURS = """query Dashboard {

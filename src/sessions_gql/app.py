@@ -26,6 +26,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from sessions_gql.api.schema import build_schema
 from sessions_gql.auth.context import authenticate
 from sessions_gql.auth.tokens import InvalidToken, bearer_token, decode_token
 from sessions_gql.clock import Clock
@@ -48,8 +49,7 @@ from sessions_gql.http import (
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.persisted import PersistedQueries
 from sessions_gql.ratelimit import RateLimiter, Refusal
-from sessions_gql.realtime.hub import Realtime
-from sessions_gql.schema import build_schema
+from sessions_gql.realtime.relay import Realtime
 from sessions_gql.services import scheduler, system_jobs, test_clock
 from sessions_gql.services.deps import Deps
 from sessions_gql.ws_protocol import LegacyWSHandler, LimitedWebSocketAdapter, TransportWSHandler, bearer_header

@@ -10,17 +10,29 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import uvicorn
 from sqlalchemy import select
 
+from sessions_gql.api.schema import build_schema
+from sessions_gql.app import build_deps, create_app
+from sessions_gql.auth.tokens import issue_token
 from sessions_gql.config import Settings, get_settings
+from sessions_gql.db import models as m
+from sessions_gql.db.migrate import migrate
 from sessions_gql.logging_setup import configure
+from sessions_gql.seed import seed_demo
+from sessions_gql.services import scheduler, system_jobs
+from sessions_gql.services.people import ensure_admin
+
+try:  # whether uvicorn offers `ws="websockets-sansio"` (its protocol module imports with this websockets)
+    import uvicorn.protocols.websockets.websockets_sansio_impl
+
+    HAS_SANSIO = True
+except ImportError:
+    HAS_SANSIO = False
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from sessions_gql.app import create_app
-
     settings = get_settings()
     app = create_app(settings)
     tune_gc(settings)
@@ -32,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options that shape the protocol, shared by `serve` and the tests' live server."""
-    return {"ws": "websockets-sansio" if _has_sansio() else "auto",
+    return {"ws": "websockets-sansio" if HAS_SANSIO else "auto",
             "ws_per_message_deflate": settings.ws_compression, "ws_max_size": settings.max_body_bytes,
             "timeout_graceful_shutdown": 10,
             # the client address is the peer's: X-Forwarded-For is read only from SESSIONS_GQL_TRUSTED_PROXIES
@@ -55,19 +67,7 @@ def tune_gc(settings: Settings) -> None:
         gc.set_threshold(*settings.gc_thresholds)
 
 
-def _has_sansio() -> bool:
-    """Whether uvicorn offers `ws="websockets-sansio"` (its protocol module imports with this websockets)."""
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _migrate(_args: argparse.Namespace) -> int:
-    from sessions_gql.app import build_deps
-    from sessions_gql.db.migrate import migrate
-
     async def run() -> None:
         deps = build_deps(get_settings())
         try:
@@ -82,8 +82,6 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     """Run due jobs until interrupted; safe to run several (jobs are claimed with SKIP LOCKED)."""
-    from sessions_gql.app import build_deps
-    from sessions_gql.services import scheduler, system_jobs
 
     async def run() -> None:
         deps = build_deps(get_settings())
@@ -101,12 +99,6 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from sessions_gql.app import build_deps
-    from sessions_gql.auth.tokens import issue_token
-    from sessions_gql.db import models as m
-    from sessions_gql.db.migrate import migrate
-    from sessions_gql.services.people import ensure_admin
-
     async def run() -> str | None:
         deps = build_deps(get_settings())
         try:
@@ -130,8 +122,6 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from sessions_gql.seed import seed_demo
-
     if not args.demo:
         print("nothing to do: pass --demo", file=sys.stderr)
         return 2
@@ -140,8 +130,6 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _export_schema(_args: argparse.Namespace) -> int:
-    from sessions_gql.schema import build_schema
-
     print(str(build_schema(get_settings())))
     return 0
 

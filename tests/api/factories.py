@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from sessions_gql.api import ids
 from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain.enums import (
@@ -19,7 +20,6 @@ from sessions_gql.domain.enums import (
     SessionStatus,
     TimelineEventType,
 )
-from sessions_gql.resolvers import ids
 from sessions_gql.services.deps import Deps
 
 

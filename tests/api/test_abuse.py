@@ -33,6 +33,8 @@ from graphql import (
 from graphql import build_schema as parse_sdl
 from sqlalchemy import delete, select
 
+from sessions_gql.api import ids
+from sessions_gql.api.schema import build_schema
 from sessions_gql.auth.context import VIEWER_TTL_SECONDS
 from sessions_gql.auth.tokens import issue_token
 from sessions_gql.config import Settings
@@ -40,8 +42,6 @@ from sessions_gql.db import models as m
 from sessions_gql.db.base import Base
 from sessions_gql.domain.enums import Funding, Party, PaymentStatus, SessionStatus
 from sessions_gql.domain.session_rules import Step, permits
-from sessions_gql.resolvers import ids
-from sessions_gql.schema import build_schema
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import actor_of, to_domain
 from tests.api.factories import gid, insert_package, insert_service, insert_session

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from sessions_gql.api import ids
 from sessions_gql.clock import FrozenClock
 from sessions_gql.domain.enums import SessionStatus
-from sessions_gql.resolvers import ids
 from tests.api.factories import gid, insert_service, insert_session, refused
 from tests.harness.app import Api, Person
 

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import icalendar
 
-from sessions_gql.resolvers.ids import split
+from sessions_gql.api.ids import split
 from tests.api.lifecycle_helpers import CONFIRM, REQUEST, World, at, ok, request, world
 from tests.harness.app import Api
 

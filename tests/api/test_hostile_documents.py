@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query
 
-from sessions_gql.schema import build_schema
-from sessions_gql.schema.limits import introspection_size
+from sessions_gql.api.limits import introspection_size
+from sessions_gql.api.schema import build_schema
 from tests.harness.app import START, Api
 from tests.harness.bounds import PROMPT_SECONDS
 

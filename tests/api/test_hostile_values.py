@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sessions_gql.resolvers import ids
+from sessions_gql.api import ids
 from tests.api.factories import insert_service
 from tests.harness.app import Api
 

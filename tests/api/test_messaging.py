@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from sessions_gql.api import ids
+from sessions_gql.api.cursors import encode_cursor
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import SessionStatus
-from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import encode_cursor
 from tests.api.factories import count_rows, gid, insert_service, insert_session
 from tests.api.lifecycle_helpers import CONFIRM, PROPOSE_NEW_TIME, at, ok, request, world
 from tests.harness.app import START, Api, Person

@@ -14,10 +14,10 @@ from typing import Any
 from graphql import GraphQLObjectType
 from graphql import build_schema as parse_sdl
 
+from sessions_gql.api import ids
+from sessions_gql.api.nodes import NODE_LOADERS
+from sessions_gql.api.schema import build_schema
 from sessions_gql.domain.enums import Role
-from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.nodes import NODE_LOADERS
-from sessions_gql.schema import build_schema
 from tests.api.lifecycle_helpers import REQUEST, World, at, world
 from tests.harness.app import Api, Person
 

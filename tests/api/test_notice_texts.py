@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sessions_gql.api import ids
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
-from sessions_gql.resolvers import ids
 from sessions_gql.services import scheduler
 from tests.api.lifecycle_helpers import (
     CANCEL,

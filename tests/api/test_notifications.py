@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import update
 
+from sessions_gql.api import ids
+from sessions_gql.api.cursors import encode_cursor
 from sessions_gql.db import models as m
-from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import encode_cursor
 from tests.api.lifecycle_helpers import at, request, world
 from tests.harness.app import START, Api, Person
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from sessions_gql.api import ids
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
-from sessions_gql.resolvers import ids
 from sessions_gql.services import scheduler, wallet
 from tests.api.lifecycle_helpers import (
     CANCEL,

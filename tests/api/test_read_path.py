@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 
+from sessions_gql.api.schema import build_schema
 from sessions_gql.readpath.compiler import HANDLERS
 from sessions_gql.readpath.plans import ReadPath
 from sessions_gql.readpath.roots import CONNECTIONS
 from sessions_gql.readpath.sql import const
-from sessions_gql.schema import build_schema
 from tests.api.lifecycle_helpers import (
     CANCEL,
     DECLINE,

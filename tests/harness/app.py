@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from sessions_gql.api import ids
 from sessions_gql.app import create_app
 from sessions_gql.auth.context import load_viewer
 from sessions_gql.auth.tokens import issue_token
@@ -27,7 +28,6 @@ from sessions_gql.db import models as m
 from sessions_gql.db.engine import create_engine
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Role
-from sessions_gql.resolvers import ids
 from sessions_gql.services import people, wallet
 from sessions_gql.services.deps import Deps
 from tests.harness.fixtures import database_name, make_database

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import or_, select
 
+from sessions_gql.api.cursors import encode_cursor
+from sessions_gql.api.schema import build_schema
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
-from sessions_gql.resolvers.cursors import encode_cursor
-from sessions_gql.schema import build_schema
 from tests.api.lifecycle_helpers import action
 from tests.harness.app import Person
 from tests.harness.live import LiveServer

@@ -16,9 +16,9 @@ from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import func, select
 
+from sessions_gql.api.cursors import decode_cursor
 from sessions_gql.app import build_deps
 from sessions_gql.db import models as m
-from sessions_gql.resolvers.cursors import decode_cursor
 from tests.api.lifecycle_helpers import REQUEST, action, world
 from tests.harness.app import START, TEST_SECRET, Api, settings_for
 from tests.harness.fixtures import database_name, make_database

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from broadcaster import Event
 
+from sessions_gql.api import ids
+from sessions_gql.api.schema import build_schema
 from sessions_gql.context import Context
 from sessions_gql.realtime.channels import presence_channel
 from sessions_gql.realtime.hub import wait
-from sessions_gql.resolvers import ids
-from sessions_gql.schema import build_schema
 from tests.harness.live import LiveServer
 from tests.live.test_waiting_room import confirmed
 

@@ -15,9 +15,9 @@ from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from sessions_gql.api.cursors import encode_cursor
 from sessions_gql.db import models as m
 from sessions_gql.realtime.relay import SEQUENCER_LOCK
-from sessions_gql.resolvers.cursors import encode_cursor
 from tests.harness.live import LiveServer
 from tests.live.test_chat_and_notifications import CHAT, SEND, booked, listen
 from tests.live.test_session_events import SUBPROTOCOLS, subscribed

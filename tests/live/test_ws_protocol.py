@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sessions_gql.api import ids
 from sessions_gql.clock import FrozenClock
-from sessions_gql.resolvers import ids
 from tests.harness.live import LiveServer
 from tests.live.ws_raw import (
     LEGACY,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sessions_gql.api import ids
 from sessions_gql.domain.errors import DomainError, ValidationError
-from sessions_gql.resolvers import ids
 
 TYPES = st.sampled_from(["Member", "Provider", "Session", "Service", "Conversation", "User", "Package", "Note",
                          "AvailabilityOverride", "Message", "Notification", "TimelineEvent", "LedgerEntry"])

@@ -19,14 +19,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Text
 
+from sessions_gql.api import ids
+from sessions_gql.api.cursors import id_cursor, page_size
+from sessions_gql.api.sessions.queries import after_key, session_query
 from sessions_gql.domain.errors import DomainError
 from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
 from sessions_gql.readpath.objects import EVENTS, NOTIFICATIONS, S
 from sessions_gql.readpath.sql import const, cursor, instant, text_of
-from sessions_gql.resolvers import ids
-from sessions_gql.resolvers.cursors import page_size
-from sessions_gql.resolvers.messaging import id_cursor
-from sessions_gql.resolvers.sessions import after_key, session_query, timeline_after
 from sessions_gql.services.session_queries import after_condition, page_order, session_conditions, viewer_scope
 
 ROW_NUMBER = "rp_n"
@@ -112,7 +111,7 @@ def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     args = c.arguments("Session", details)
     try:
         size = page_size(args["first"], maximum=c.max_page_size)
-        after_id = timeline_after(args["after"])
+        after_id = id_cursor(args["after"], "after")
     except DomainError as problem:
         raise _refused_by_the_resolver(problem) from None
     events = EVENTS.alias()

@@ -16,7 +16,6 @@ from broadcaster import Broadcast, Event
 from sessions_gql.config import Settings
 from sessions_gql.realtime.presence import GuardedPresence, MemoryPresence, RedisPresence
 from sessions_gql.realtime.redis_backend import ResilientRedisBackend
-from sessions_gql.services.deps import Deps
 
 QUEUE_SIZE = 16
 T = TypeVar("T")
@@ -123,23 +122,3 @@ def still_wanted() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-class Realtime:
-    """The hub and the relay for one process, started and stopped with the app."""
-
-    def __init__(self, deps: Deps) -> None:
-        from sessions_gql.realtime.relay import Relay
-
-        self.hub = Hub(deps.settings)
-        self.relay = Relay(deps, self.hub)
-        deps.hub = self.hub
-
-    async def start(self) -> None:
-        await self.hub.connect()
-        await self.relay.start()
-
-    async def stop(self) -> None:
-        await self.relay.stop()
-        await self.hub.disconnect()
-        await self.hub.presence.close()

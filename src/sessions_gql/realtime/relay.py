@@ -140,3 +140,21 @@ class Relay:
                     self.published += 1
                 except Exception:
                     log.warning("publish to %s failed; subscribers will catch up", channel)
+
+
+class Realtime:
+    """The hub and the relay for one process, started and stopped with the app."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.hub = Hub(deps.settings)
+        self.relay = Relay(deps, self.hub)
+        deps.hub = self.hub
+
+    async def start(self) -> None:
+        await self.hub.connect()
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.hub.disconnect()
+        await self.hub.presence.close()

@@ -19,13 +19,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessions_gql.api.cursors import decode_cursor, encode_cursor
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode, user_channel
 from sessions_gql.realtime.hub import still_wanted, wait
-from sessions_gql.resolvers.cursors import decode_cursor, encode_cursor
 from sessions_gql.services.deps import Deps
 
 PAGE = 100
