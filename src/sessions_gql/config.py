@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     ws_keepalive_seconds: float = 15.0  # `ping` (graphql-transport-ws) or `ka` (graphql-ws) this often
     ws_init_timeout_seconds: float = 60.0  # close a socket that sends no connection_init within this (4408)
     # hostile documents
-    # the nodes one operation may return (schema/limits.py: page sizes multiplied down each path)
+    # the nodes one operation may return (api/limits.py: page sizes multiplied down each path)
     max_query_cost: int = 50_000
     # realtime streams
     # how long a subscription waits for the relay to sequence what committed before it started, before it

@@ -1,4 +1,4 @@
-"""Typed domain errors. Each maps to one GraphQL error type and code in one table (resolvers/errors.py)."""
+"""Typed domain errors. Each maps to one GraphQL error type and code in one table (api/errors.py)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def read_path_of(executor: Any) -> ReadPath | None:
 
 
 class ReadPathExecution:
-    """Mixed into the schema's execution context class (schema/limits.costed_executor)."""
+    """Mixed into the schema's execution context class (api/limits.costed_executor)."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         executor: Any = self

@@ -1,4 +1,4 @@
-"""The read types' fields as SQL: each handler writes one field exactly as its resolver in schema/ answers it.
+"""The read types' fields as SQL: each handler writes one field exactly as its resolver in api/ answers it.
 
 A field whose answer needs Python (the waiting room's presence in Redis, the allowed actions, floats that JSON
 would spell differently) has no handler here, so an operation selecting it takes the resolvers. The

@@ -2,7 +2,7 @@
 pages of every connection (`connection`).
 
 The rows come from the same builders the resolvers use (`session_queries.session_conditions`, `page_order`,
-`after_condition`; `resolvers.sessions.session_query` and `after_key` for the arguments), so the filter, the
+`after_condition`; `api.sessions.queries.session_query` and `after_key` for the arguments), so the filter, the
 views and the viewer's scope are written once. A page is read with one row more than asked, as the resolver
 does, to answer `hasNextPage`.
 """
@@ -49,7 +49,7 @@ def _sessions(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
 def session_connection(c: Compiler, parent: str, details: Details, *, first: int | None, after: str | None,
                        filter: Any, member_id: uuid.UUID | None = None, provider_id: uuid.UUID | None = None
                        ) -> ColumnElement[Any]:
-    """`resolvers.sessions.sessions_connection` as one scalar subquery."""
+    """`api.sessions.queries.sessions_connection` as one scalar subquery."""
     try:
         size = page_size(first, maximum=c.max_page_size)
         query = session_query(filter, member_id=member_id, provider_id=provider_id)
@@ -107,7 +107,7 @@ def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: 
 
 @handles("Session", "timeline")
 def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    """`resolvers.sessions.timeline_page`: oldest first, keyset on id."""
+    """`api.sessions.types.timeline_page`: oldest first, keyset on id."""
     args = c.arguments("Session", details)
     try:
         size = page_size(args["first"], maximum=c.max_page_size)
@@ -124,7 +124,7 @@ def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 
 @handles("Query", "notifications")
 def _notifications(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
-    """`resolvers.messaging.notifications`: the viewer's own, newest first, keyset on id."""
+    """`api.notifications.queries.notifications`: the viewer's own, newest first, keyset on id."""
     args = c.arguments("Query", details)
     try:
         size = page_size(args["first"], maximum=c.max_page_size)

@@ -66,7 +66,7 @@ async def service(info: Info, id: strawberry.ID) -> t.Service | None:
 async def providers(info: Info, first: int | None = 20, after: str | None = None,
                     filter: ProviderFilter | None = None,
                     order_by: ProviderOrder | None = ProviderOrder.RECOMMENDED) -> t.ProviderConnection:
-    """What "find a provider" lists; the cursor carries the order's sort key (resolvers/cursors.py)."""
+    """What "find a provider" lists; the cursor carries the order's sort key (api/cursors.py)."""
     info.context.viewer  # noqa: B018 - authentication required
     order_by = order_by or ProviderOrder.RECOMMENDED  # an explicit null is the default order
     size = page_size(first, maximum=info.context.deps.settings.max_page_size)
