@@ -15,16 +15,17 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
-from sqlalchemy import Integer, Numeric, String, column, select, values
+from sqlalchemy import Integer, Numeric, String, column, func, select, values
 
 from sessions_gql.api.schema import build_schema
 from sessions_gql.domain import credits
 from sessions_gql.domain.enums import Funding
 from sessions_gql.readpath.compiler import HANDLERS
-from sessions_gql.readpath.objects import expected_earnings
+from sessions_gql.readpath.objects import expected_earnings, gross_of
 from sessions_gql.readpath.plans import ReadPath
 from sessions_gql.readpath.roots import CONNECTIONS
 from sessions_gql.readpath.sql import const
+from sessions_gql.services import people_queries
 from tests.api.lifecycle_helpers import (
     CANCEL,
     DECLINE,
@@ -49,13 +50,15 @@ SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { __t
   ... on MessageSuccess { chatMessage { id conversation { id } } } } }"""
 READ = """mutation($id: ID!, $upTo: ID) { markConversationRead(conversationId: $id, upTo: $upTo) { __typename } }"""
 ARCHIVE = """mutation($id: ID!) { archiveService(id: $id) { __typename } }"""
+ADD_NOTE = """mutation($input: AddNoteInput!) { addNote(input: $input) { __typename } }"""
 PURCHASE = """mutation($input: PurchasePackageInput!) { purchasePackage(input: $input) { __typename
   ... on PackageSuccess { package { id } } } }"""
 SERVICE = {"name": "Therapy", "skills": ["Anxiety"], "durationMinutes": 60, "priceCredits": 60, "fee": "50.00",
            "currency": "GBP", "modalities": ["VIDEO", "PHONE", "IN_PERSON"], "freeInitialConsultation": False}
 OFFERS = [{"sessions": 3, "priceCredits": 100}, {"sessions": 2, "priceCredits": 110}]
-ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)"}
-DEPTH = 6
+ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)",
+             ("Provider", "earnings"): '(from: "2026-11-01T01:00:00+01:00", to: "2027-01-01T00:00:00Z")'}
+DEPTH = 5
 
 
 def _named(type_: Any) -> Any:
@@ -129,6 +132,10 @@ async def _story(api: Api, clock: FrozenClock) -> tuple[World, dict[str, str]]:
         if number == 0:
             message = sent["sendMessage"]["chatMessage"]
     await api.gql(READ, {"id": message["conversation"]["id"], "upTo": message["id"]}, as_=w.provider)
+    for note, author in ({"sessionId": confirmed["id"], "body": "first call"}, w.provider), (
+            {"memberId": w.member.gid, "body": "prefers mornings"}, w.provider), (
+            {"sessionId": confirmed["id"], "body": "checked the refund"}, await api.admin()):
+        assert (await api.gql(ADD_NOTE, {"input": note}, as_=author))["addNote"]["__typename"] == "NoteSuccess"
     refunded = await book(w, at(1, 10))
     clock.set(when(1, 9, 55))
     await ok(w, START_SESSION, {"sessionId": refunded["id"]}, w.provider)
@@ -152,7 +159,11 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     w, made = await _story(api, clock)
     schema = build_schema(api.deps.settings)._schema
     document = everything(schema)
-    other_provider = await api.provider("Ola Other")
+    other_provider = await api.provider("Ola Other")  # sells the member a package, shares no session
+    theirs = await api.gql(SAVE_SERVICE, {"input": {**SERVICE, "name": "Coaching", "packages": OFFERS[:1]}},
+                           as_=other_provider)
+    await api.gql(PURCHASE, {"input": {"serviceId": theirs["saveService"]["service"]["id"], "sessions": 3}},
+                  as_=w.member)
     viewers = {"member": w.member, "provider": w.provider, "admin": await api.admin(),
                "other provider": other_provider}
     answers = {}
@@ -201,42 +212,60 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
 
 def _the_fields_below_tell_the_roles_apart(answers: dict[tuple[str, str], Any], made: dict[str, str]) -> None:
     """What the story set up for each field is there, and differs between the roles as the rules say."""
-    def sessions(label: str) -> dict[str, Any]:
-        return {edge["node"]["id"]: edge["node"] for edge in answers[(label, "confirmed")]["sessions"]["edges"]}
-
-    mine, theirs, admins = sessions("member"), sessions("provider"), sessions("admin")
+    labels = ("member", "provider", "admin")
+    lists = [{edge["node"]["id"]: edge["node"] for edge in answers[(label, "confirmed")]["sessions"]["edges"]}
+             for label in labels]
+    mine, theirs, admins = (answers[(label, "confirmed")]["session"] for label in labels)
 
     def earned(view: dict[str, Any], name: str) -> str | None:
         money = view[made[name]]["expectedEarnings"]
         return None if money is None else money["amount"]
 
-    assert [earned(theirs, name) for name in ("confirmed", "refunded", "packaged", "free", "proposed")] == [
-        "45.00", "39.75", "24.75", "0.00", None]  # 53 of 60 credits kept; a package place's fee; not yet funded
-    assert [earned(admins, name) for name in ("refunded", "packaged")] == ["39.75", "24.75"]
-    assert {earned(mine, name) for name in ("confirmed", "refunded", "packaged", "free")} == {None}
-    assert (theirs[made["phoned"]]["phoneNumber"], theirs[made["proposed"]]["phoneNumber"]) == (
-        "+44 20 7946 0001", None)  # Pia never asked for or agreed to a session with the provider
-    assert (admins[made["phoned"]]["phoneNumber"], admins[made["proposed"]]["phoneNumber"]) == (
-        "+44 20 7946 0001", "+44 20 7946 0002")
-    assert theirs[made["confirmed"]]["phoneNumber"] is None  # a VIDEO session
+    names = ("confirmed", "refunded", "packaged", "free", "proposed")  # the member's own, then Pia's
+    assert [earned(lists[0], name) for name in names[:-1]] == [None] * 4
+    assert [[earned(view, name) for name in names] for view in lists[1:]] == [
+        ["45.00", "39.75", "24.75", "0.00", None]] * 2
+    # 53 of 60 credits kept; a package place's fee; a free consultation; not yet funded
+    assert [[view[made[name]]["phoneNumber"] for name in ("confirmed", "phoned", "proposed")] for view in lists[1:]
+            ] == [[None, "+44 20 7946 0001", None], [None, "+44 20 7946 0001", "+44 20 7946 0002"]]
+    # a VIDEO session; Olu asked for one; Pia never asked for or agreed to a session with the provider
+    assert {view["phoneNumber"] for view in lists[0].values()} == {None}
+    assert [view[made["packaged"]]["package"]["sessionsTotal"] for view in lists] == [3, 3, 3]
+    assert {view[made["confirmed"]]["package"] for view in lists} == {None}
 
     def services(view: dict[str, Any]) -> list[tuple[str, bool, list[tuple[int, int]]]]:
-        provider = view[made["confirmed"]]["provider"]
-        assert provider["commissionRate"] == 0.1
         return [(service["name"], service["archived"], [(offer["sessions"], offer["priceCredits"])
                                                         for offer in service["packages"]])
-                for service in provider["services"]]
+                for service in view["provider"]["services"]]
 
     offered = ("Therapy", False, [(2, 110), (3, 100)])
     assert services(theirs) == services(admins) == [offered, ("Old therapy", True, []), ("Intro", False, [])]
     assert services(mine) == [offered, ("Intro", False, [])]
-    unread = [view[made["confirmed"]]["conversation"]["unreadCount"] for view in (mine, theirs, admins)]
-    assert unread == [18, 5, 0]  # the provider read up to the member's first message; admins read on no side
-    last = theirs[made["confirmed"]]["conversation"]["lastMessage"]
+    assert {view["provider"]["commissionRate"] for view in (mine, theirs, admins)} == {0.1}
+    assert [view["conversation"]["unreadCount"] for view in (mine, theirs, admins)] == [18, 5, 0]
+    # the provider read up to the member's first message; admins read on no side
+    last = theirs["conversation"]["lastMessage"]
     assert (last["sender"], last["session"]["id"]) == (None, made["refunded"])  # the system's word on the refund
-    assert last["conversation"]["id"] == theirs[made["confirmed"]]["conversation"]["id"]
+    assert last["conversation"]["id"] == theirs["conversation"]["id"]
     notices = answers[("provider", "confirmed")]["notifications"]["edges"]
     assert {edge["node"]["session"] is None for edge in notices} == {True, False}  # messages have no session
+    feed = [view["provider"]["calendarFeedUrl"] for view in (mine, theirs, admins)]
+    assert (feed[0], feed[1].startswith("http://") and feed[1].endswith(".ics"), feed[2]) == (None, True, None)
+    assert [view["provider"]["earnings"] for view in (mine, theirs, admins)] == [None, *[{
+        "__typename": "Earnings", "from": "2026-11-01T01:00:00+01:00", "to": "2027-01-01T00:00:00+00:00",
+        "sessions": 1, **{key: {"__typename": "Money", "amount": amount, "currency": "GBP"} for key, amount in (
+            ("gross", "44.17"), ("commission", "4.42"), ("net", "39.75"))}}] * 2]  # 53/60 of 50.00, 10 % of it
+    assert [[note["body"] for note in view["privateNotes"]] for view in (mine, theirs, admins)] == [
+        [], ["first call", "checked the refund"], ["first call", "checked the refund"]]
+    assert [[note["body"] for note in view["member"]["privateNotes"]] for view in (mine, theirs, admins)] == [
+        [], ["first call", "prefers mornings", "checked the refund"],
+        ["first call", "prefers mornings", "checked the refund"]]
+    assert [[package["provider"]["displayName"] for package in view["member"]["packages"]]
+            for view in (mine, theirs, admins)] == [["Dr Lane", "Ola Other"], ["Dr Lane"], ["Dr Lane", "Ola Other"]]
+    assert [view["member"]["wallet"] is not None for view in (mine, theirs, admins)] == [True, False, True]
+    for view in (mine, theirs, admins):
+        assert (view["member"]["user"]["member"]["id"], view["provider"]["user"]["provider"]["id"],
+                view["member"]["user"]["provider"]) == (view["member"]["id"], view["provider"]["id"], None)
 
 
 async def test_pages_views_and_cursors_match_the_resolvers(api: Api, clock: FrozenClock) -> None:
@@ -304,9 +333,10 @@ def _half_cents() -> list[tuple[Decimal, Decimal, int, int]]:
     return found
 
 
-async def test_expected_earnings_in_sql_are_pythons_decimal_arithmetic(api: Api) -> None:
-    """`readpath.objects.expected_earnings` against `credits.expected_earnings`, every funding, over the values
-    above, the half cents, and a few thousand random ones."""
+async def test_amounts_in_sql_are_pythons_decimal_arithmetic(api: Api) -> None:
+    """`readpath.objects.expected_earnings` against `credits.expected_earnings` and `objects.gross_of` against
+    `people_queries.gross_of`, every funding, over the values above, the half cents, small fees over small prices
+    (half cents to round to even) and a few thousand random ones."""
     generator = random.Random(12)
     cases = [(Funding.CREDITS, Decimal(fee), Decimal(rate), price, refunded)
              for fee, rate, price, refunded in HARD_EARNINGS]
@@ -315,18 +345,29 @@ async def test_expected_earnings_in_sql_are_pythons_decimal_arithmetic(api: Api)
         price = generator.choice([1, 2, 3, 6, 7, 9, 11, 12, 13, 30, 60, 90, 97, generator.randint(1, 10**6)])
         cases.append((generator.choice([*Funding, None]), Decimal(generator.randint(0, 10**7)) / 100,
                       Decimal(generator.randint(0, 10**4)) / 10**4, price, generator.randint(0, price)))
-    rows = values(column("n", Integer), column("funding", String), column("fee", Numeric(12, 2)),
-                  column("rate", Numeric(5, 4)), column("price", Integer), column("refunded", Integer),
-                  name="cases").data([(index, funding.name if funding else None, fee, rate, price, refunded)
-                                      for index, (funding, fee, rate, price, refunded) in enumerate(cases)])
-    earned = expected_earnings(funding=rows.c.funding, fee=rows.c.fee, commission_rate=rows.c.rate,
-                               price_credits=rows.c.price, refunded=rows.c.refunded)
+    for _ in range(1000):
+        price = generator.randint(1, 16)
+        cases.append((Funding.CREDITS, Decimal(generator.randint(0, 100)) / 100, Decimal("0.1000"), price,
+                      generator.randint(0, price)))
+    found = []
     async with api.deps.engine.connect() as connection:
-        found = (await connection.execute(select(rows.c.n, earned).order_by(rows.c.n))).all()
-    assert len(cases) > 5000
+        for first in range(0, len(cases), 2000):  # within asyncpg's 32,767 bound values
+            rows = values(column("n", Integer), column("funding", String), column("fee", Numeric(12, 2)),
+                          column("rate", Numeric(5, 4)), column("price", Integer), column("refunded", Integer),
+                          name="cases").data([(index, funding.name if funding else None, fee, rate, price, refunded)
+                                              for index, (funding, fee, rate, price, refunded)
+                                              in enumerate(cases[first:first + 2000], start=first)])
+            earned = expected_earnings(funding=rows.c.funding, fee=rows.c.fee, commission_rate=rows.c.rate,
+                                       price_credits=rows.c.price, refunded=rows.c.refunded)
+            gross = gross_of(rows.c.fee, captured=rows.c.price,
+                             refunded=func.least(rows.c.refunded, rows.c.price))
+            found += (await connection.execute(select(rows.c.n, earned, gross).order_by(rows.c.n))).all()
+    assert len(found) == len(cases) > 6000
     assert [row[1] for row in found] == [
         credits.expected_earnings(funding=funding, fee=fee, commission_rate=rate, price_credits=price,
                                   refunded=refunded) for funding, fee, rate, price, refunded in cases]
+    assert [row[2] for row in found] == [people_queries.gross_of(fee, captured=price, refunded=min(refunded, price))
+                                         for _funding, fee, _rate, price, refunded in cases]
 
 
 async def test_a_difference_from_the_resolvers_is_an_error(database_url: str, clock: FrozenClock,

@@ -1,7 +1,18 @@
 """The read types' fields as SQL: each handler writes one field exactly as its resolver in api/ answers it.
 
-A field whose answer needs Python (the waiting room's presence in Redis, the allowed actions, floats that JSON
-would spell differently) has no handler here, so an operation selecting it takes the resolvers. The
+Every field of Session, Member, Provider, Service, User, Conversation, Message, TimelineEvent, Notification,
+Note and Package has a handler here but these, so an operation selecting one takes the resolvers:
+- what needs Python: Session.waitingRoom (presence in Redis), allowedActions (the domain's rules) and conflicts;
+  Package.sessionsRemaining (places counted by domain/packages.py); ProviderReliability.averageResponseMinutes
+  (Python's `round` of a float quotient, whose ties are the binary double's);
+- what the resolver decides with the clock at its own instant: Session.videoRoom, Member.sponsorships and
+  sponsoredHoursRemaining;
+- Provider.availability, not written yet;
+- the connections, which readpath/roots.py writes: Member, Provider and Package.sessions, Conversation.messages,
+  Wallet.ledger.
+The rules on who sees what are the resolvers' (services/visibility.py), written here once each as a predicate
+on the symbolic viewer (`sees_member_profile`, `sees_contact_details`, `sees_provider`, `_sees_wallet`, ...)
+or taken from the query builders (`session_queries.viewer_scope`, `people_queries.earned_in`). The
 differential test runs every document both ways and compares.
 """
 
@@ -11,15 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, and_, case, cast, extract, false, func, or_, select, true
+from sqlalchemy import Integer, Numeric, Text, and_, case, cast, extract, false, func, literal, null, or_, select, true
 from sqlalchemy import column as column_clause
 from sqlalchemy import table as table_clause
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableClause
 
 from sessions_gql.db import models as m
-from sessions_gql.db.loaders import SERVICES_ORDER, read_mark, unread_conditions
-from sessions_gql.domain.enums import Funding, Modality, Party, SessionStatus, TimelineEventType
+from sessions_gql.db.loaders import NOTES_ORDER, PACKAGES_ORDER, SERVICES_ORDER, read_mark, unread_conditions
+from sessions_gql.domain.enums import Funding, Modality, Party, ProviderVisibility, SessionStatus, TimelineEventType
 from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
 from sessions_gql.readpath.sql import (
     EMPTY_LIST,
@@ -27,6 +38,7 @@ from sessions_gql.readpath.sql import (
     const,
     cursor,
     gid,
+    half_even,
     in_context,
     instant,
     json_list,
@@ -34,12 +46,14 @@ from sessions_gql.readpath.sql import (
     quotient,
     text_of,
 )
+from sessions_gql.services.people_queries import earned_in
 from sessions_gql.services.session_queries import viewer_scope
 
 S, MEMBERS, USERS, PROVIDERS, SERVICES = (m.Session.__table__, m.Member.__table__, m.User.__table__,
                                           m.Provider.__table__, m.Service.__table__)
 CONVERSATIONS, MESSAGES = m.Conversation.__table__, m.Message.__table__
 PACKAGES, EVENTS, NOTIFICATIONS = m.Package.__table__, m.TimelineEvent.__table__, m.Notification.__table__
+NOTES = m.Note.__table__
 
 
 def _light(table: Any) -> TableClause:
@@ -47,7 +61,7 @@ def _light(table: Any) -> TableClause:
 
 
 _LIGHT = {light.name: light for light in map(_light, (S, MEMBERS, USERS, PROVIDERS, SERVICES, CONVERSATIONS,
-                                                       MESSAGES, PACKAGES, EVENTS))}
+                                                       MESSAGES, PACKAGES, EVENTS, NOTES))}
 
 
 def alias(table: Any) -> Any:
@@ -268,10 +282,16 @@ def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnEl
 def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any]
                 ) -> ColumnElement[Any]:
     """A member or provider (`people` is their table) with its user row joined, as one scalar subquery."""
+    return person_where(c, parent, details, people, lambda person: person.c.id == person_id)
+
+
+def person_where(c: Compiler, parent: str, details: Details, people: Any,
+                 where: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[Any]:
+    """The member or provider for whose row (an alias of `people`) `where` holds, its user joined; else null."""
     person, user = alias(people), alias(USERS)
     value = c.child(parent, details, Person(c=person.c, user=user))
     return (select(value).select_from(person.join(user, user.c.id == person.c.user_id))
-            .where(person.c.id == person_id).correlate_except(person, user).scalar_subquery())
+            .where(where(person)).correlate_except(person, user).scalar_subquery())
 
 
 def _person(parent: str, field: str, people: Any, key: str) -> None:
@@ -282,17 +302,43 @@ def _person(parent: str, field: str, people: Any, key: str) -> None:
     handles(parent, field)(handler)
 
 
-for _parent in ("Session", "Conversation"):
+for _parent in ("Session", "Conversation", "Package"):
     _person(_parent, "member", MEMBERS, "member_id")
-for _parent in ("Session", "Conversation", "Service"):
+for _parent in ("Session", "Conversation", "Service", "Package"):
     _person(_parent, "provider", PROVIDERS, "provider_id")
 
 
-@handles("Session", "service")
-def _session_service(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    service = alias(SERVICES)
-    return (select(c.child("Session", details, service)).where(service.c.id == row.c.service_id)
-            .correlate_except(service).scalar_subquery())
+def sees_provider(c: Compiler, provider: Any) -> ColumnElement[bool]:
+    """`visibility.can_see_provider`: a profile its state shows to everyone, else the provider and admins."""
+    shown = [state.name for state in ProviderVisibility if state.profile_visible]
+    return or_(provider.c.visibility.in_(shown), _viewer_is_provider_or_admin(c, provider.c.id))
+
+
+@handles("User", "member")
+def _user_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`User.member`: the user's member profile if the viewer may see it (`visibility.can_see_member`)."""
+    return person_where(c, "User", details, MEMBERS,
+                        lambda member: and_(member.c.user_id == row.c.id, sees_member_profile(c, member.c.id)))
+
+
+@handles("User", "provider")
+def _user_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`User.provider`: the user's provider profile if the viewer may see it."""
+    return person_where(c, "User", details, PROVIDERS,
+                        lambda provider: and_(provider.c.user_id == row.c.id, sees_provider(c, provider)))
+
+
+def _service_of(parent: str) -> None:
+    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+        service = alias(SERVICES)
+        return (select(c.child(parent, details, service)).where(service.c.id == row.c.service_id)
+                .correlate_except(service).scalar_subquery())
+
+    handles(parent, "service")(handler)
+
+
+for _parent in ("Session", "Package"):
+    _service_of(_parent)
 
 
 @handles("Session", "conversation")
@@ -333,6 +379,22 @@ def _member_country(c: Compiler, row: Person, _details: Details) -> ColumnElemen
 def _member_contact(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
     column = column_of(row.user.c, details[0].node.name.value)
     return case((sees_contact_details(c, row.c.id), column), else_=None)
+
+
+def _sees_wallet(c: Compiler, member_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """`visibility.sees_wallet`: the member themself and admins."""
+    if c.viewer.is_admin:
+        return true()
+    return member_id == c.viewer.member_id if c.viewer.member_id is not None else false()
+
+
+@handles("Member", "wallet")
+def _wallet(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    return case((_sees_wallet(c, row.c.id), c.child("Member", details, row)), else_=None)
+
+
+_plain("Wallet", {"availableCredits": "available_credits", "heldCredits": "held_credits"})
+"""A wallet's row is its member's."""
 
 
 @handles("User", "email", "phone")
@@ -383,6 +445,58 @@ def _reliability(c: Compiler, row: Person, details: Details) -> ColumnElement[An
     return c.child("Provider", details, values)
 
 
+@handles("Provider", "calendarFeedUrl")
+def _calendar_feed_url(c: Compiler, row: Person, _details: Details) -> ColumnElement[Any]:
+    """The provider themself (not admins): the secret feed's URL, once there is a token."""
+    if c.viewer.provider_id is None:
+        return null()
+    base = literal(c.executor.context_value.deps.settings.public_base_url + "/calendar/", Text)
+    url = base.op("||")(row.c.calendar_token).op("||")(const(".ics"))
+    return case((and_(row.c.id == c.viewer.provider_id, row.c.calendar_token != const("")), url), else_=None)
+
+
+@handles("Provider", "earnings")
+def _provider_earnings(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    """`people.types.earnings`, for the provider themself and admins: the sessions `people_queries.earned_in`
+    counts, their gross (`gross_of`) and their earnings; in the currency of the provider's first service, else
+    USD."""
+    args = c.arguments("Provider", details)
+    start, end = args["from_"], args["to"]
+    if end <= start:
+        raise NotCompilable("the resolver refuses the arguments: `to` must be after `from`")
+    gross = gross_of(S.c.fee, captured=S.c.captured_credits, refunded=S.c.refunded_credits)
+    totals = (select(func.count().label("sessions"), func.coalesce(func.sum(gross), number(0)).label("gross"),
+                     func.coalesce(func.sum(S.c.provider_earnings), number(0)).label("net"))
+              .where(*earned_in(row.c.id, start=start, end=end)).correlate_except(S).subquery())
+    service = alias(SERVICES)
+    currency = (select(service.c.currency).where(service.c.provider_id == row.c.id)
+                .order_by(*[column_of(service.c, column.key) for column in SERVICES_ORDER]).limit(1)
+                .correlate_except(service).scalar_subquery())
+    serialize = c.schema.get_type("DateTime").serialize  # type: ignore[union-attr]
+    earned = Values.of(**{"from": literal(serialize(start), Text), "to": literal(serialize(end), Text),
+                          "sessions": totals.c.sessions, "gross": totals.c.gross, "net": totals.c.net,
+                          "commission": totals.c.gross - totals.c.net,
+                          "currency": func.coalesce(currency, const("USD"))})
+    found = select(c.child("Provider", details, earned)).select_from(totals).correlate_except(totals).scalar_subquery()
+    return case((_viewer_is_provider_or_admin(c, row.c.id), found), else_=None)
+
+
+def gross_of(fee: ColumnElement[Any], *, captured: ColumnElement[Any], refunded: ColumnElement[Any]
+             ) -> ColumnElement[Any]:
+    """`people_queries.gross_of` with Python's decimal arithmetic: the fee times the share not refunded (a
+    quotient of the context), rounded to the context, quantized to the cent with ties to even."""
+    share = case((captured == number(0), cast(number(1), Numeric)), else_=quotient(captured - refunded, captured))
+    return half_even(in_context(fee * share), number(2))
+
+
+_composite("Earnings", "from", "to", "sessions")
+
+
+@handles("Earnings", "gross", "commission", "net")
+def _earnings_money(c: Compiler, row: Values, details: Details) -> ColumnElement[Any]:
+    return money(c, "Earnings", details, column_of(row.c, details[0].node.name.value), row.c.currency)
+
+
 _id("Service")
 _plain("Service", {"name": "name", "skills": "skills", "durationMinutes": "duration_minutes",
                    "priceCredits": "price_credits", "modalities": "modalities",
@@ -413,6 +527,80 @@ def _package_offers(c: Compiler, row: Any, details: Details) -> ColumnElement[An
 
 
 _composite("PackageOffer", "sessions", "priceCredits")
+
+
+# ------------------------------------------------------------------ notes and packages
+
+def _reads_note(c: Compiler, note: Any) -> ColumnElement[bool]:
+    """`notes_queries.readable_notes` and `notes_for`: admins every provider's notes, a provider its own, a member
+    none."""
+    if c.viewer.is_admin:
+        return true()
+    return note.c.provider_id == c.viewer.provider_id if c.viewer.provider_id is not None else false()
+
+
+def _notes(parent: str, key: str) -> None:
+    """`parent.privateNotes`: the notes whose `key` is the parent row's id, those the viewer reads, in order."""
+    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+        note = alias(NOTES)
+        order = [column_of(note.c, column.key) for column in NOTES_ORDER]
+        return (select(json_list(c.child(parent, details, note), *order))
+                .where(column_of(note.c, key) == row.c.id, _reads_note(c, note)).correlate_except(note)
+                .scalar_subquery())
+
+    handles(parent, "privateNotes")(handler)
+
+
+_notes("Session", "session_id")
+_notes("Member", "member_id")
+_id("Note")
+_plain("Note", {"body": "body"}, instants=("at",))
+
+
+@handles("Note", "author")
+def _author(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    user = alias(USERS)
+    return (select(c.child("Note", details, user)).where(user.c.id == row.c.author_user_id)
+            .correlate_except(user).scalar_subquery())
+
+
+def _sees_package(c: Compiler, package: Any) -> ColumnElement[bool]:
+    """`visibility.sees_package`: the member who bought it, the provider it was bought from, admins."""
+    viewer = c.viewer
+    if viewer.is_admin:
+        return true()
+    rules = [*([package.c.member_id == viewer.member_id] if viewer.member_id is not None else []),
+             *([package.c.provider_id == viewer.provider_id] if viewer.provider_id is not None else [])]
+    return or_(*rules) if rules else false()
+
+
+@handles("Session", "package")
+def _session_package(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`packages.types.package_for`: the package it was booked from, if the viewer sees it."""
+    package = alias(PACKAGES)
+    return (select(c.child("Session", details, package)).where(package.c.id == row.c.package_id,
+                                                               _sees_package(c, package))
+            .correlate_except(package).scalar_subquery())
+
+
+@handles("Member", "packages")
+def _member_packages(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    """`packages.types.member_packages`: those the viewer sees, oldest first."""
+    package = alias(PACKAGES)
+    order = [column_of(package.c, column.key) for column in PACKAGES_ORDER]
+    return (select(json_list(c.child("Member", details, package), *order))
+            .where(package.c.member_id == row.c.id, _sees_package(c, package)).correlate_except(package)
+            .scalar_subquery())
+
+
+_id("Package")
+_plain("Package", {"sessionsTotal": "sessions_total", "priceCredits": "price_credits",
+                   "refundedCredits": "refunded_credits"}, instants=("purchasedAt", "validUntil"))
+
+
+@handles("Package", "sessionsRefunded")
+def _sessions_refunded(_c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    return func.json_array_length(row.c.refunded_places)
 
 
 # ------------------------------------------------------------------ messaging
@@ -493,7 +681,7 @@ def _session_of(parent: str) -> None:
     handles(parent, "session")(handler)
 
 
-for _parent in ("Message", "TimelineEvent", "Notification"):
+for _parent in ("Message", "TimelineEvent", "Notification", "Note"):
     _session_of(_parent)
 
 

@@ -165,25 +165,32 @@ async def users_page(db: AsyncSession, *, first: int, after: tuple[str, uuid.UUI
     return Page(rows=rows[:first], has_next=len(rows) > first)
 
 
+def earned_in(provider_id: Any, *, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """The sessions a provider's earnings count: their funds captured, started in [start, end)."""
+    S = m.Session
+    return [S.provider_id == provider_id, S.payment_status.in_(CAPTURED), S.starts_at >= start, S.starts_at < end]
+
+
 async def earnings(
     db: AsyncSession, *, provider_id: uuid.UUID, start: datetime, end: datetime
 ) -> tuple[int, Decimal, Decimal]:
     """(sessions, gross, net) for sessions whose funds were captured and that started in [start, end)."""
     S = m.Session
     query = select(S.fee, S.commission_rate, S.captured_credits, S.refunded_credits, S.provider_earnings).where(
-        S.provider_id == provider_id, S.payment_status.in_(CAPTURED), S.starts_at >= start, S.starts_at < end
-    )
+        *earned_in(provider_id, start=start, end=end))
     count, gross, net = 0, Decimal("0"), Decimal("0")
     for row in (await db.execute(query)).all():
         count += 1
-        share = (
-            Decimal(row.captured_credits - row.refunded_credits) / row.captured_credits
-            if row.captured_credits
-            else Decimal(1)
-        )
-        gross += (Decimal(row.fee) * share).quantize(Decimal("0.01"))
+        gross += gross_of(row.fee, captured=row.captured_credits, refunded=row.refunded_credits)
         net += Decimal(row.provider_earnings)
     return count, gross, net
+
+
+def gross_of(fee: Decimal, *, captured: int, refunded: int) -> Decimal:
+    """A session's gross in the earnings: its fee times the share of the captured credits not refunded, to the
+    cent."""
+    share = Decimal(captured - refunded) / captured if captured else Decimal(1)
+    return (Decimal(fee) * share).quantize(Decimal("0.01"))
 
 
 async def unread_counts(db: AsyncSession, *, viewer: Viewer) -> tuple[int, int]:
