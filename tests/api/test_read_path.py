@@ -34,7 +34,11 @@ from tests.harness.app import Api, FrozenClock, running_api, settings_for
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }"""
-ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)"}
+ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)",
+             ("Query", "member"): "(id: $member)", ("Query", "provider"): "(id: $provider)",
+             ("Query", "conversation"): "(id: $conversation)", ("Query", "conversations"): "(first: 50)",
+             ("Member", "sessions"): "(first: 4)", ("Provider", "sessions"): "(first: 4)",
+             ("Conversation", "messages"): "(last: 10)"}
 DEPTH = 6
 
 
@@ -66,7 +70,8 @@ def selection(schema: GraphQLSchema, type_: GraphQLObjectType, depth: int) -> st
 def everything(schema: GraphQLSchema) -> str:
     query = schema.query_type
     assert query is not None
-    return f"query($id: ID!) {{ {selection(schema, query, DEPTH)} }}"
+    return (f"query($id: ID!, $member: ID!, $provider: ID!, $conversation: ID!) "
+            f"{{ {selection(schema, query, DEPTH)} }}")
 
 
 async def _story(api: Api) -> tuple[World, dict[str, str]]:
@@ -102,15 +107,25 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     other_provider = await api.provider("Ola Other")
     viewers = {"member": w.member, "provider": w.provider, "admin": await api.admin(),
                "other provider": other_provider}
+    conversation = (await api.gql("{ conversations { edges { node { id } } } }", as_=w.member)
+                    )["conversations"]["edges"][0]["node"]["id"]
+    members = {"confirmed": w.member.gid, "cancelled": made["other_member"], "moving": w.member.gid,
+               "others": made["other_member"]}
+    providers = {"confirmed": w.provider.gid, "cancelled": other_provider.gid, "moving": w.provider.gid,
+                 "others": w.provider.gid}
     answers = {}
     for label, viewer in viewers.items():
         for session in ("confirmed", "cancelled", "moving", "others"):
-            data = await api.gql(document, {"id": made[session]}, as_=viewer)  # verify mode: a difference fails
+            variables = {"id": made[session], "member": members[session], "provider": providers[session],
+                         "conversation": conversation}
+            data = await api.gql(document, variables, as_=viewer)  # verify mode: a difference fails
             answers[(label, session)] = data
     path = _read_path(api)
     assert (path.failed, path.refused) == (0, 0)
-    assert path.compiled == 3 * 4  # a plan per viewer shape (both providers share one) and id: none fell back
-    assert path.answered == len(viewers) * 4
+    # a plan per viewer shape (both providers share one) and set of variables, and the conversation lookup's: none
+    # fell back
+    assert path.compiled == 3 * 4 + 1
+    assert path.answered == len(viewers) * 4 + 1
     member_view = answers[("member", "cancelled")]
     statuses = sorted(edge["node"]["status"] for edge in member_view["sessions"]["edges"])
     assert statuses == ["AWAITING_APPROVAL", "CANCELLED", "CONFIRMED", "DECLINED", "RESCHEDULING"]
@@ -121,13 +136,26 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     assert answers[("provider", "cancelled")]["session"]["providerEarnings"] is not None
     assert answers[("provider", "others")]["session"]["member"]["displayName"] == "Olu Other"
     assert answers[("member", "others")]["session"] is None  # another member's session
-    assert answers[("other provider", "confirmed")] == {"__typename": "Query", "sessions": {
-        "__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": {
-            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
-            "endCursor": None}}, "session": None, "notifications": {
-        "__typename": "NotificationConnection", "edges": [], "pageInfo": {
-            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
-            "endCursor": None}}}
+    empty_page = {"__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
+                  "endCursor": None}
+    stranger = answers[("other provider", "confirmed")]
+    assert {key: stranger[key] for key in ("sessions", "session", "notifications", "member", "conversation",
+                                           "conversations")} == {
+        "sessions": {"__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": empty_page},
+        "session": None, "member": None, "conversation": None,
+        "notifications": {"__typename": "NotificationConnection", "edges": [], "pageInfo": empty_page},
+        "conversations": {"__typename": "ConversationConnection", "edges": [], "pageInfo": empty_page}}
+    assert stranger["provider"]["sessions"]["edges"] == []  # a public profile; no session with this viewer
+    assert stranger["provider"]["displayName"] == "Dr Lane"
+    member_sees = answers[("member", "confirmed")]
+    assert member_sees["member"]["sessions"]["totalCount"] == 5
+    assert [edge["node"]["status"] for edge in member_sees["member"]["sessions"]["edges"]] == [
+        "CONFIRMED", "AWAITING_APPROVAL", "RESCHEDULING", "DECLINED"]  # first 4, in time order
+    assert member_sees["provider"]["sessions"]["pageInfo"]["hasNextPage"] is True
+    assert [edge["node"]["body"] for edge in member_sees["conversation"]["messages"]["edges"]][-1] == "See you then"
+    assert member_sees["conversations"]["edges"][0]["node"]["id"] == member_sees["conversation"]["id"]
+    assert answers[("provider", "others")]["member"]["displayName"] == "Olu Other"  # shares a session
+    assert answers[("member", "others")]["member"] is None  # another member
     kinds = [edge["node"]["kind"] for edge in answers[("provider", "others")]["notifications"]["edges"]]
     assert kinds == ["SESSION_REQUESTED", "NEW_TIME_PROPOSED", "SESSION_REQUESTED", "SESSION_CANCELLED",
                      *["SESSION_REQUESTED"] * 4]  # newest first

@@ -90,7 +90,7 @@ def money(c: Compiler, parent: str, details: Details, value: ColumnElement[Any],
     return c.child(parent, details, Values.of(amount=amount(value), currency=currency))
 
 
-def _viewer_is_provider_or_admin(c: Compiler, provider_id: ColumnElement[Any]) -> ColumnElement[bool]:
+def viewer_is_provider_or_admin(c: Compiler, provider_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """`visibility.is_provider_or_admin`."""
     if c.viewer.is_admin:
         return true()
@@ -120,7 +120,7 @@ def _fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 
 @handles("Session", "providerEarnings")
 def _earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return case((_viewer_is_provider_or_admin(c, row.c.provider_id),
+    return case((viewer_is_provider_or_admin(c, row.c.provider_id),
                  money(c, "Session", details, row.c.provider_earnings, row.c.currency)), else_=None)
 
 
@@ -201,13 +201,15 @@ def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnEl
     return _self_admin_or_pair(c, member_id, pair)
 
 
-def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any]
-                ) -> ColumnElement[Any]:
-    """A member or provider (`people` is their table) with its user row joined, as one scalar subquery."""
+def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any], *,
+                visible: Callable[[Person], ColumnElement[bool]] | None = None) -> ColumnElement[Any]:
+    """A member or provider (`people` is their table) with its user row joined, as one scalar subquery; null
+    unless `visible` holds for it, when given."""
     person, user = people.alias(), USERS.alias()
-    value = c.child(parent, details, Person(c=person.c, user=user))
-    return (select(value).select_from(person.join(user, user.c.id == person.c.user_id))
-            .where(person.c.id == person_id).correlate_except(person, user).scalar_subquery())
+    row = Person(c=person.c, user=user)
+    return (select(c.child(parent, details, row)).select_from(person.join(user, user.c.id == person.c.user_id))
+            .where(person.c.id == person_id, *([visible(row)] if visible is not None else []))
+            .correlate_except(person, user).scalar_subquery())
 
 
 def _person(parent: str, field: str, people: Any, key: str) -> None:

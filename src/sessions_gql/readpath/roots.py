@@ -1,10 +1,12 @@
-"""Root fields and connections as SQL: `sessions`, `session`, `notifications`, a session's timeline, and the
-pages of every connection (`connection`).
+"""Root fields and connections as SQL: `sessions`, `session`, `member`, `provider`, `conversation`,
+`conversations`, `notifications`; a member's and a provider's sessions, a session's timeline, a conversation's
+messages; and the pages of every connection (`connection`).
 
 The rows come from the same builders the resolvers use (`session_queries.session_conditions`, `page_order`,
-`after_condition`; `api.sessions.queries.session_query` and `after_key` for the arguments), so the filter, the
-views and the viewer's scope are written once. A page is read with one row more than asked, as the resolver
-does, to answer `hasNextPage`.
+`after_condition`, `conversation_queries.conversation_conditions`; `api.sessions.queries.session_query` and
+`api.cursors` for the arguments), so the filter, the views and the viewer's scope are written once. A page is
+read with one row more than asked, as the resolver does, to answer `hasNextPage` (or `hasPreviousPage`, for
+messages, which are read newest first and shown oldest first).
 """
 
 from __future__ import annotations
@@ -12,25 +14,41 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Any
+from typing import cast as cast_to
 
 from graphql import GraphQLObjectType
-from sqlalchemy import false, func, literal_column, select, true, type_coerce
+from sqlalchemy import false, func, literal, literal_column, null, or_, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Text
 
 from sessions_gql.api import ids
-from sessions_gql.api.cursors import id_cursor, page_size
-from sessions_gql.api.sessions.queries import after_key, session_query
-from sessions_gql.domain.errors import DomainError
+from sessions_gql.api.cursors import id_cursor, page_size, time_and_id
+from sessions_gql.api.sessions.queries import session_query
+from sessions_gql.domain.enums import ProviderVisibility
+from sessions_gql.domain.errors import DomainError, NotFound
 from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
-from sessions_gql.readpath.objects import EVENTS, NOTIFICATIONS, S
+from sessions_gql.readpath.objects import (
+    CONVERSATIONS,
+    EVENTS,
+    MEMBERS,
+    MESSAGES,
+    NOTIFICATIONS,
+    PROVIDERS,
+    Person,
+    S,
+    person_json,
+    sees_member_profile,
+    viewer_is_provider_or_admin,
+)
 from sessions_gql.readpath.sql import const, cursor, instant, text_of
+from sessions_gql.services.conversation_queries import CONVERSATION_ORDER, conversation_conditions, conversation_scope
 from sessions_gql.services.session_queries import after_condition, page_order, session_conditions, viewer_scope
 
 ROW_NUMBER = "rp_n"
 CONNECTIONS = {"SessionConnection": ("edges", "pageInfo", "totalCount"),
-               "TimelineEventConnection": ("edges", "pageInfo"), "NotificationConnection": ("edges", "pageInfo")}
+               "TimelineEventConnection": ("edges", "pageInfo"), "NotificationConnection": ("edges", "pageInfo"),
+               "ConversationConnection": ("edges", "pageInfo"), "MessageConnection": ("edges", "pageInfo")}
 """Connection fields, written by `connection` itself rather than by a handler."""
 EMPTY_LIST: ColumnElement[Any] = literal_column("'[]'::json")
 
@@ -46,30 +64,50 @@ def _sessions(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     return session_connection(c, "Query", details, first=args["first"], after=args["after"], filter=args["filter"])
 
 
+@handles("Member", "sessions")
+def _member_sessions(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    """`Member.sessions`: the viewer's sessions with this member (the row's id is a column of the outer row)."""
+    args = c.arguments("Member", details)
+    return session_connection(c, "Member", details, first=args["first"], after=args["after"], filter=args["filter"],
+                              member_id=cast_to(uuid.UUID, row.c.id), outer=(row.c.id.table,))
+
+
+@handles("Provider", "sessions")
+def _provider_sessions(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    """`Provider.sessions`: the viewer's sessions with this provider."""
+    args = c.arguments("Provider", details)
+    return session_connection(c, "Provider", details, first=args["first"], after=args["after"],
+                              filter=args["filter"], provider_id=cast_to(uuid.UUID, row.c.id), outer=(row.c.id.table,))
+
+
 def session_connection(c: Compiler, parent: str, details: Details, *, first: int | None, after: str | None,
-                       filter: Any, member_id: uuid.UUID | None = None, provider_id: uuid.UUID | None = None
-                       ) -> ColumnElement[Any]:
-    """`api.sessions.queries.sessions_connection` as one scalar subquery."""
+                       filter: Any, member_id: uuid.UUID | None = None, provider_id: uuid.UUID | None = None,
+                       outer: tuple[Any, ...] = ()) -> ColumnElement[Any]:
+    """`api.sessions.queries.sessions_connection` as one scalar subquery; `outer`: the rows `member_id` or
+    `provider_id` come from, when they are columns."""
     try:
         size = page_size(first, maximum=c.max_page_size)
         query = session_query(filter, member_id=member_id, provider_id=provider_id)
-        after_at = after_key(after)
+        after_at = time_and_id(after)
     except DomainError as problem:
         raise _refused_by_the_resolver(problem) from None
     conditions = session_conditions(c.scope_viewer, query, c.scope_now)
     keyset = [*conditions, *([after_condition(query, after_at)] if after_at is not None else [])]
-    total = select(func.count()).select_from(S).where(*conditions).correlate(None).scalar_subquery()
+    total = select(func.count()).select_from(S).where(*conditions).correlate(*outer).scalar_subquery()
     return connection(c, parent, details, rows=select(S).where(*keyset), order=page_order(query), size=size,
-                      has_previous=after is not None, total=total,
+                      has_previous=after is not None, total=total, outer=outer,
                       cursor_of=lambda page: cursor(instant(page.c.starts_at), text_of(page.c.id)))
 
 
 def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: tuple[Any, ...], size: int,
                has_previous: bool, cursor_of: Callable[[Any], ColumnElement[Any]],
-               total: ColumnElement[Any] | None = None, outer: tuple[Any, ...] = ()) -> ColumnElement[Any]:
+               total: ColumnElement[Any] | None = None, outer: tuple[Any, ...] = (),
+               shown_reversed: bool = False) -> ColumnElement[Any]:
     """A page of `rows` in `order` as a connection's JSON: `size` edges read with one row more, as the resolvers
     do, to answer `hasNextPage`. `outer`: the enclosing rows the page's conditions refer to (a session's
-    timeline refers to its session)."""
+    timeline refers to its session). `shown_reversed`: the page is read in `order` (newest first) and shown the
+    other way round, so the extra row answers `hasPreviousPage`, and `has_previous` (a cursor was given)
+    answers `hasNextPage` (`Conversation.messages`)."""
     numbered = rows.add_columns(func.row_number().over(order_by=order).label(ROW_NUMBER)).order_by(*order)
     page = numbered.limit(size + 1).correlate(*outer).subquery()
     connection_type = c.object_type(_object(c, parent), details)
@@ -88,14 +126,16 @@ def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: 
             reads_page = True
             edge_type = c.object_type(connection_type, field)
             edge = c.object(edge_type, field, _Edge(page, edge_cursor, edge_type.name))
-            value = func.coalesce(func.json_agg(aggregate_order_by(edge, number)).filter(shown), EMPTY_LIST)
+            shown_order = number.desc() if shown_reversed else number
+            value = func.coalesce(func.json_agg(aggregate_order_by(edge, shown_order)).filter(shown), EMPTY_LIST)
         elif name == "pageInfo":
             reads_page = True
-            cursors_in_order = _cursors(edge_cursor, number, shown)
-            cursors_reversed = _cursors(edge_cursor, number.desc(), shown)
+            first_shown = _cursors(edge_cursor, number.desc() if shown_reversed else number, shown)
+            last_shown = _cursors(edge_cursor, number if shown_reversed else number.desc(), shown)
+            more, given = func.count() > size, true() if has_previous else false()
             value = c.child(connection_type.name, field, _Values(
-                hasNextPage=func.count() > size, hasPreviousPage=true() if has_previous else false(),
-                startCursor=cursors_in_order[1], endCursor=cursors_reversed[1]))
+                hasNextPage=given if shown_reversed else more, hasPreviousPage=more if shown_reversed else given,
+                startCursor=first_shown[1], endCursor=last_shown[1]))
         else:
             raise NotCompilable(f"{connection_type.name}.{name}")
         values.extend((const(key), value))
@@ -159,6 +199,8 @@ class _Values:
 @handles("SessionEdge", "cursor")
 @handles("TimelineEventEdge", "cursor")
 @handles("NotificationEdge", "cursor")
+@handles("ConversationEdge", "cursor")
+@handles("MessageEdge", "cursor")
 def _edge_cursor(_c: Compiler, row: _Edge, _details: Details) -> ColumnElement[Any]:
     return row.cursor
 
@@ -166,6 +208,8 @@ def _edge_cursor(_c: Compiler, row: _Edge, _details: Details) -> ColumnElement[A
 @handles("SessionEdge", "node")
 @handles("TimelineEventEdge", "node")
 @handles("NotificationEdge", "node")
+@handles("ConversationEdge", "node")
+@handles("MessageEdge", "node")
 def _edge_node(c: Compiler, row: _Edge, details: Details) -> ColumnElement[Any]:
     return c.child(row.type_name, details, row.page)
 
@@ -175,14 +219,92 @@ def _page_info(_c: Compiler, row: _Values, details: Details) -> ColumnElement[An
     return row.values[details[0].node.name.value]
 
 
-@handles("Query", "session")
-def _session(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+def _id_argument(c: Compiler, details: Details, type_name: str, *, not_found_is_null: bool = True
+                 ) -> uuid.UUID | None:
+    """The root field's `id` argument. None for an id that names nothing of the type, which the resolvers of
+    `member`, `provider` and `conversation` answer with null (`session`'s with the error: the resolvers' path)."""
     try:
-        session_id = ids.decode_uuid(c.arguments("Query", details)["id"], "Session")
+        return ids.decode_uuid(c.arguments("Query", details)["id"], type_name)
+    except NotFound as problem:
+        if not_found_is_null:
+            return None
+        raise _refused_by_the_resolver(problem) from None
     except DomainError as problem:
         raise _refused_by_the_resolver(problem) from None
+
+
+@handles("Query", "session")
+def _session(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    session_id = _id_argument(c, details, "Session", not_found_is_null=False)
     return (select(c.child("Query", details, S)).where(S.c.id == session_id, viewer_scope(c.scope_viewer))
             .correlate(None).scalar_subquery())
+
+
+@handles("Query", "member")
+def _member(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.people.queries.member`: null unless `visibility.can_see_member`."""
+    member_id = _id_argument(c, details, "Member")
+    if member_id is None:
+        return null()
+    return person_json(c, "Query", details, MEMBERS, literal(member_id),
+                       visible=lambda person: sees_member_profile(c, person.c.id))
+
+
+@handles("Query", "provider")
+def _provider(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.people.queries.provider`: null unless `visibility.can_see_provider`."""
+    provider_id = _id_argument(c, details, "Provider")
+    if provider_id is None:
+        return null()
+
+    def visible(person: Person) -> ColumnElement[bool]:
+        return or_(person.c.visibility != ProviderVisibility.DEACTIVATED.value,
+                   viewer_is_provider_or_admin(c, person.c.id))
+
+    return person_json(c, "Query", details, PROVIDERS, literal(provider_id), visible=visible)
+
+
+@handles("Query", "conversation")
+def _conversation(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.messaging.queries.conversation`: null unless the viewer is its member, its provider or an admin."""
+    conversation_id = _id_argument(c, details, "Conversation")
+    if conversation_id is None:
+        return null()
+    return (select(c.child("Query", details, CONVERSATIONS))
+            .where(CONVERSATIONS.c.id == conversation_id, *conversation_scope(c.scope_viewer))
+            .correlate(None).scalar_subquery())
+
+
+@handles("Query", "conversations")
+def _conversations(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.messaging.queries.conversations`: the viewer's, newest activity first."""
+    args = c.arguments("Query", details)
+    try:
+        size = page_size(args["first"], maximum=c.max_page_size)
+        after = time_and_id(args["after"])
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+    rows = select(CONVERSATIONS).where(*conversation_conditions(c.scope_viewer, after))
+    return connection(c, "Query", details, rows=rows, order=CONVERSATION_ORDER, size=size,
+                      has_previous=args["after"] is not None,
+                      cursor_of=lambda page: cursor(instant(page.c.last_message_at), text_of(page.c.id)))
+
+
+@handles("Conversation", "messages")
+def _messages(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.messaging.types.messages_connection`: the newest `last` before the cursor, shown oldest first."""
+    args = c.arguments("Conversation", details)
+    try:
+        size = page_size(args["last"] if args["last"] is not None else 50, maximum=c.max_page_size, field="last")
+        before_id = id_cursor(args["before"], "before")
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+    message = MESSAGES.alias()
+    rows = select(message).where(message.c.conversation_id == row.c.id,
+                                 *([message.c.id < before_id] if before_id is not None else []))
+    return connection(c, "Conversation", details, rows=rows, order=(message.c.id.desc(),), size=size,
+                      has_previous=args["before"] is not None, outer=(row,), shown_reversed=True,
+                      cursor_of=lambda page: cursor(text_of(page.c.id)))
 
 
 def _object(c: Compiler, name: str) -> GraphQLObjectType:
