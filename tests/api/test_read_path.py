@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
+from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 
 from sessions_gql.api.schema import build_schema
 from sessions_gql.readpath.compiler import HANDLERS
 from sessions_gql.readpath.plans import ReadPath
-from sessions_gql.readpath.roots import CONNECTIONS
+from sessions_gql.readpath.roots import BY_ID, CONNECTIONS
 from sessions_gql.readpath.sql import const
 from tests.api.lifecycle_helpers import (
     CANCEL,
@@ -38,7 +38,7 @@ ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $
              ("Query", "member"): "(id: $member)", ("Query", "provider"): "(id: $provider)",
              ("Query", "conversation"): "(id: $conversation)", ("Query", "conversations"): "(first: 50)",
              ("Member", "sessions"): "(first: 4)", ("Provider", "sessions"): "(first: 4)",
-             ("Conversation", "messages"): "(last: 10)"}
+             ("Conversation", "messages"): "(last: 10)", ("Query", "node"): "(id: $id)"}
 DEPTH = 6
 
 
@@ -58,7 +58,11 @@ def selection(schema: GraphQLSchema, type_: GraphQLObjectType, depth: int) -> st
             continue
         named = _named(field.type)
         arguments = ARGUMENTS.get((type_.name, name), "")
-        if isinstance(named, GraphQLObjectType):
+        if isinstance(named, GraphQLInterfaceType):  # node(id:): a fragment per type it compiles, less deep
+            fragments = " ".join(f"... on {each.name} {{ {selection(schema, each, min(depth - 1, 2))} }}"
+                                 for each in schema.get_possible_types(named) if each.name in BY_ID)
+            parts.append(f"{name}{arguments} {{ __typename id {fragments} }}")
+        elif isinstance(named, GraphQLObjectType):
             if depth == 0:
                 continue
             parts.append(f"{name}{arguments} {{ {selection(schema, named, depth - 1)} }}")
@@ -156,6 +160,9 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     assert member_sees["conversations"]["edges"][0]["node"]["id"] == member_sees["conversation"]["id"]
     assert answers[("provider", "others")]["member"]["displayName"] == "Olu Other"  # shares a session
     assert answers[("member", "others")]["member"] is None  # another member
+    assert answers[("member", "others")]["node"] is None  # another member's session, by node(id:) too
+    node, session = answers[("provider", "moving")]["node"], answers[("provider", "moving")]["session"]
+    assert (node["__typename"], node["id"], node["status"]) == ("Session", session["id"], "RESCHEDULING")
     kinds = [edge["node"]["kind"] for edge in answers[("provider", "others")]["notifications"]["edges"]]
     assert kinds == ["SESSION_REQUESTED", "NEW_TIME_PROPOSED", "SESSION_REQUESTED", "SESSION_CANCELLED",
                      *["SESSION_REQUESTED"] * 4]  # newest first

@@ -158,11 +158,15 @@ class Compiler:
             raise NotCompilable(f"{parent.name}.{details[0].node.name.value} returns an abstract type")
         return named
 
-    def child(self, parent_name: str, details: Details, row: Any) -> ColumnElement[Any]:
-        """The JSON object of an object-typed field whose row is already at hand (e.g. joined)."""
+    def field_type(self, parent_name: str, details: Details) -> GraphQLObjectType:
+        """The object type the field returns, on the type named `parent_name`."""
         parent = self.schema.get_type(parent_name)
         assert isinstance(parent, GraphQLObjectType)
-        return self.object(self.object_type(parent, details), details, row)
+        return self.object_type(parent, details)
+
+    def child(self, parent_name: str, details: Details, row: Any) -> ColumnElement[Any]:
+        """The JSON object of an object-typed field whose row is already at hand (e.g. joined)."""
+        return self.object(self.field_type(parent_name, details), details, row)
 
     def arguments(self, parent_name: str, details: Details) -> dict[str, Any]:
         """The field's arguments as its resolver would receive them (strawberry's conversion, snake_case)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import GraphQLObjectType
 from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -201,13 +202,13 @@ def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnEl
     return _self_admin_or_pair(c, member_id, pair)
 
 
-def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any], *,
-                visible: Callable[[Person], ColumnElement[bool]] | None = None) -> ColumnElement[Any]:
-    """A member or provider (`people` is their table) with its user row joined, as one scalar subquery; null
-    unless `visible` holds for it, when given."""
+def person_json(c: Compiler, type_: GraphQLObjectType, details: Details, people: Any, person_id: ColumnElement[Any],
+                *, visible: Callable[[Person], ColumnElement[bool]] | None = None) -> ColumnElement[Any]:
+    """A member or provider (`people` is their table, `type_` theirs) with its user row joined, as one scalar
+    subquery; null unless `visible` holds for it, when given."""
     person, user = people.alias(), USERS.alias()
     row = Person(c=person.c, user=user)
-    return (select(c.child(parent, details, row)).select_from(person.join(user, user.c.id == person.c.user_id))
+    return (select(c.object(type_, details, row)).select_from(person.join(user, user.c.id == person.c.user_id))
             .where(person.c.id == person_id, *([visible(row)] if visible is not None else []))
             .correlate_except(person, user).scalar_subquery())
 
@@ -215,7 +216,7 @@ def person_json(c: Compiler, parent: str, details: Details, people: Any, person_
 def _person(parent: str, field: str, people: Any, key: str) -> None:
     """`parent.field` is the member or provider whose id is the parent row's `key`."""
     def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-        return person_json(c, parent, details, people, column_of(row.c, key))
+        return person_json(c, c.field_type(parent, details), details, people, column_of(row.c, key))
 
     handles(parent, field)(handler)
 

@@ -233,46 +233,71 @@ def _id_argument(c: Compiler, details: Details, type_name: str, *, not_found_is_
         raise _refused_by_the_resolver(problem) from None
 
 
-@handles("Query", "session")
-def _session(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
-    session_id = _id_argument(c, details, "Session", not_found_is_null=False)
-    return (select(c.child("Query", details, S)).where(S.c.id == session_id, viewer_scope(c.scope_viewer))
+def _session_by_id(c: Compiler, type_: GraphQLObjectType, details: Details, session_id: uuid.UUID
+                   ) -> ColumnElement[Any]:
+    """`api.sessions.types.load_session`: null unless the viewer is party to it or an admin."""
+    return (select(c.object(type_, details, S)).where(S.c.id == session_id, viewer_scope(c.scope_viewer))
             .correlate(None).scalar_subquery())
 
 
-@handles("Query", "member")
-def _member(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
-    """`api.people.queries.member`: null unless `visibility.can_see_member`."""
-    member_id = _id_argument(c, details, "Member")
-    if member_id is None:
-        return null()
-    return person_json(c, "Query", details, MEMBERS, literal(member_id),
+def _member_by_id(c: Compiler, type_: GraphQLObjectType, details: Details, member_id: uuid.UUID
+                  ) -> ColumnElement[Any]:
+    """`api.people.types.load_member`: null unless `visibility.can_see_member`."""
+    return person_json(c, type_, details, MEMBERS, literal(member_id),
                        visible=lambda person: sees_member_profile(c, person.c.id))
 
 
-@handles("Query", "provider")
-def _provider(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
-    """`api.people.queries.provider`: null unless `visibility.can_see_provider`."""
-    provider_id = _id_argument(c, details, "Provider")
-    if provider_id is None:
-        return null()
-
+def _provider_by_id(c: Compiler, type_: GraphQLObjectType, details: Details, provider_id: uuid.UUID
+                    ) -> ColumnElement[Any]:
+    """`api.people.types.load_provider`: null unless `visibility.can_see_provider`."""
     def visible(person: Person) -> ColumnElement[bool]:
         return or_(person.c.visibility != ProviderVisibility.DEACTIVATED.value,
                    viewer_is_provider_or_admin(c, person.c.id))
 
-    return person_json(c, "Query", details, PROVIDERS, literal(provider_id), visible=visible)
+    return person_json(c, type_, details, PROVIDERS, literal(provider_id), visible=visible)
 
 
-@handles("Query", "conversation")
-def _conversation(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+def _conversation_by_id(c: Compiler, type_: GraphQLObjectType, details: Details, conversation_id: uuid.UUID
+                        ) -> ColumnElement[Any]:
     """`api.messaging.queries.conversation`: null unless the viewer is its member, its provider or an admin."""
-    conversation_id = _id_argument(c, details, "Conversation")
-    if conversation_id is None:
-        return null()
-    return (select(c.child("Query", details, CONVERSATIONS))
+    return (select(c.object(type_, details, CONVERSATIONS))
             .where(CONVERSATIONS.c.id == conversation_id, *conversation_scope(c.scope_viewer))
             .correlate(None).scalar_subquery())
+
+
+ById = Callable[[Compiler, GraphQLObjectType, Details, uuid.UUID], ColumnElement[Any]]
+BY_ID: dict[str, ById] = {"Session": _session_by_id, "Member": _member_by_id, "Provider": _provider_by_id,
+                          "Conversation": _conversation_by_id}
+"""The types `node(id:)` compiles, each read as its own root field reads it (api/nodes.py's loaders)."""
+
+
+def _root_by_id(name: str, type_name: str, *, not_found_is_null: bool = True) -> None:
+    def handler(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+        key = _id_argument(c, details, type_name, not_found_is_null=not_found_is_null)
+        return null() if key is None else BY_ID[type_name](c, c.field_type("Query", details), details, key)
+
+    handles("Query", name)(handler)
+
+
+_root_by_id("session", "Session", not_found_is_null=False)
+_root_by_id("member", "Member")
+_root_by_id("provider", "Provider")
+_root_by_id("conversation", "Conversation")
+
+
+@handles("Query", "node")
+def _node(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.root.node` for the types in BY_ID: the id names the type, and the selection is collected for it."""
+    raw = c.arguments("Query", details)["id"]
+    try:
+        type_name, _ = ids.split(raw)
+        by_id = BY_ID.get(type_name)
+        if by_id is None:
+            raise NotCompilable(f"node of {type_name}")
+        key = ids.decode_uuid(raw, type_name)
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+    return by_id(c, _object(c, type_name), details, key)
 
 
 @handles("Query", "conversations")
