@@ -1,6 +1,6 @@
-"""Root fields and connections as SQL: `sessions`, `session`, `member`, `provider`, `conversation`,
-`conversations`, `notifications`; a member's and a provider's sessions, a session's timeline, a conversation's
-messages; and the pages of every connection (`connection`).
+"""Root fields and connections as SQL: `viewer`, `node`, `sessions`, `session`, `member`, `provider`,
+`conversation`, `conversations`, `notifications`; a member's and a provider's sessions, a session's timeline,
+a conversation's messages; and the pages of every connection (`connection`).
 
 The rows come from the same builders the resolvers use (`session_queries.session_conditions`, `page_order`,
 `after_condition`, `conversation_queries.conversation_conditions`; `api.sessions.queries.session_query` and
@@ -17,7 +17,7 @@ from typing import Any
 from typing import cast as cast_to
 
 from graphql import GraphQLObjectType
-from sqlalchemy import false, func, literal, literal_column, null, or_, select, true, type_coerce
+from sqlalchemy import Boolean, cast, false, func, literal, literal_column, null, or_, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Text
@@ -25,7 +25,7 @@ from sqlalchemy.types import Text
 from sessions_gql.api import ids
 from sessions_gql.api.cursors import id_cursor, page_size, time_and_id
 from sessions_gql.api.sessions.queries import session_query
-from sessions_gql.domain.enums import ProviderVisibility
+from sessions_gql.domain.enums import NotificationKind, ProviderVisibility
 from sessions_gql.domain.errors import DomainError, NotFound
 from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
 from sessions_gql.readpath.objects import (
@@ -35,6 +35,7 @@ from sessions_gql.readpath.objects import (
     MESSAGES,
     NOTIFICATIONS,
     PROVIDERS,
+    USERS,
     Person,
     S,
     person_json,
@@ -43,6 +44,7 @@ from sessions_gql.readpath.objects import (
 )
 from sessions_gql.readpath.sql import const, cursor, instant, text_of
 from sessions_gql.services.conversation_queries import CONVERSATION_ORDER, conversation_conditions, conversation_scope
+from sessions_gql.services.people_queries import unread_messages_count, unread_notifications_count
 from sessions_gql.services.session_queries import after_condition, page_order, session_conditions, viewer_scope
 
 ROW_NUMBER = "rp_n"
@@ -283,6 +285,64 @@ _root_by_id("session", "Session", not_found_is_null=False)
 _root_by_id("member", "Member")
 _root_by_id("provider", "Provider")
 _root_by_id("conversation", "Conversation")
+
+
+@handles("Query", "viewer")
+def _viewer(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
+    """`api.people.queries.viewer`: the user, member and provider the token names. A user erased since the token
+    was checked fails the guard, and the resolvers end the token."""
+    user = USERS.alias()
+    c.require(select(user.c.id).where(user.c.id == c.viewer.user_id).correlate_except(user).exists())
+    return c.child("Query", details, None)
+
+
+@handles("Viewer", "user")
+def _viewer_user(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
+    user = USERS.alias()
+    return (select(c.child("Viewer", details, user)).where(user.c.id == c.viewer.user_id).correlate_except(user)
+            .scalar_subquery())
+
+
+@handles("Viewer", "member")
+def _viewer_member(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
+    if c.viewer.member_id is None:
+        return null()
+    return person_json(c, c.field_type("Viewer", details), details, MEMBERS, c.viewer.member_id)
+
+
+@handles("Viewer", "provider")
+def _viewer_provider(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
+    if c.viewer.provider_id is None:
+        return null()
+    return person_json(c, c.field_type("Viewer", details), details, PROVIDERS, c.viewer.provider_id)
+
+
+@handles("Viewer", "unreadNotifications")
+def _unread_notifications(c: Compiler, _row: None, _details: Details) -> ColumnElement[Any]:
+    return unread_notifications_count(c.viewer.user_id).correlate(None).scalar_subquery()
+
+
+@handles("Viewer", "unreadMessages")
+def _unread_messages(c: Compiler, _row: None, _details: Details) -> ColumnElement[Any]:
+    query = unread_messages_count(c.scope_viewer)
+    return literal_column("0") if query is None else query.correlate(None).scalar_subquery()
+
+
+@handles("Viewer", "emailPreferences")
+def _email_preferences(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
+    """`services.preferences.email_preferences`: every kind in declaration order, emailed unless turned off."""
+    user = USERS.alias()
+    chosen = (select(user.c.email_preferences).where(user.c.id == c.viewer.user_id).correlate_except(user)
+              .scalar_subquery())
+    preference = c.field_type("Viewer", details)
+    return func.json_build_array(*(c.object(preference, details, _Values(
+        kind=const(kind.name), email=func.coalesce(cast(chosen.op("->>")(const(kind.value)), Boolean), true())))
+        for kind in NotificationKind))
+
+
+@handles("EmailPreference", "kind", "email")
+def _preference(_c: Compiler, row: _Values, details: Details) -> ColumnElement[Any]:
+    return row.values[details[0].node.name.value]
 
 
 @handles("Query", "node")
