@@ -60,6 +60,18 @@ def _refused_by_the_resolver(problem: DomainError) -> NotCompilable:
     return NotCompilable(f"the resolver refuses the arguments: {problem}")
 
 
+def _paging(c: Compiler, parent: str, details: Details, decode: Callable[[str | None, str], Any], *,
+            size: str = "first", cursor: str = "after", default_size: int | None = None
+            ) -> tuple[dict[str, Any], int, Any]:
+    """A page's arguments as its resolver reads them: (all arguments, the page size, the decoded cursor)."""
+    args = c.arguments(parent, details)
+    wanted = args[size] if args[size] is not None or default_size is None else default_size
+    try:
+        return args, page_size(wanted, maximum=c.max_page_size, field=size), decode(args[cursor], cursor)
+    except DomainError as problem:
+        raise _refused_by_the_resolver(problem) from None
+
+
 @handles("Query", "sessions")
 def _sessions(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     args = c.arguments("Query", details)
@@ -150,12 +162,7 @@ def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: 
 @handles("Session", "timeline")
 def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`api.sessions.types.timeline_page`: oldest first, keyset on id."""
-    args = c.arguments("Session", details)
-    try:
-        size = page_size(args["first"], maximum=c.max_page_size)
-        after_id = id_cursor(args["after"], "after")
-    except DomainError as problem:
-        raise _refused_by_the_resolver(problem) from None
+    args, size, after_id = _paging(c, "Session", details, id_cursor)
     events = EVENTS.alias()
     rows = select(events).where(events.c.session_id == row.c.id,
                                 *([events.c.id > after_id] if after_id is not None else []))
@@ -167,12 +174,7 @@ def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 @handles("Query", "notifications")
 def _notifications(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     """`api.notifications.queries.notifications`: the viewer's own, newest first, keyset on id."""
-    args = c.arguments("Query", details)
-    try:
-        size = page_size(args["first"], maximum=c.max_page_size)
-        before_id = id_cursor(args["after"], "after")
-    except DomainError as problem:
-        raise _refused_by_the_resolver(problem) from None
+    args, size, before_id = _paging(c, "Query", details, id_cursor)
     notice = NOTIFICATIONS.alias()
     rows = select(notice).where(notice.c.user_id == c.viewer.user_id,
                                 *([notice.c.read_at.is_(None)] if args["unread_only"] else []),
@@ -363,12 +365,7 @@ def _node(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
 @handles("Query", "conversations")
 def _conversations(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     """`api.messaging.queries.conversations`: the viewer's, newest activity first."""
-    args = c.arguments("Query", details)
-    try:
-        size = page_size(args["first"], maximum=c.max_page_size)
-        after = time_and_id(args["after"])
-    except DomainError as problem:
-        raise _refused_by_the_resolver(problem) from None
+    args, size, after = _paging(c, "Query", details, lambda raw, _field: time_and_id(raw))
     rows = select(CONVERSATIONS).where(*conversation_conditions(c.scope_viewer, after))
     return connection(c, "Query", details, rows=rows, order=CONVERSATION_ORDER, size=size,
                       has_previous=args["after"] is not None,
@@ -378,12 +375,8 @@ def _conversations(c: Compiler, _row: Any, details: Details) -> ColumnElement[An
 @handles("Conversation", "messages")
 def _messages(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`api.messaging.types.messages_connection`: the newest `last` before the cursor, shown oldest first."""
-    args = c.arguments("Conversation", details)
-    try:
-        size = page_size(args["last"] if args["last"] is not None else 50, maximum=c.max_page_size, field="last")
-        before_id = id_cursor(args["before"], "before")
-    except DomainError as problem:
-        raise _refused_by_the_resolver(problem) from None
+    args, size, before_id = _paging(c, "Conversation", details, id_cursor, size="last", cursor="before",
+                                    default_size=50)
     message = MESSAGES.alias()
     rows = select(message).where(message.c.conversation_id == row.c.id,
                                  *([message.c.id < before_id] if before_id is not None else []))
