@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import time
 from typing import Any
 
@@ -18,28 +17,13 @@ import httpx
 import websockets
 from websockets.typing import Subprotocol
 
-from bench.common import PIDS, api_processes, future_slot, percentiles, seed_pairs, stack
+from bench.common import PIDS, api_processes, future_slot, percentiles, raise_fd_limit, rss_and_cpu, seed_pairs, stack
 
 REQUEST = """mutation($i: RequestSessionInput!) {
   requestSession(input: $i) { ... on SessionSuccess { session { id } } } }"""
 NOTE = """mutation($i: AddNoteInput!) { addNote(input: $i) { __typename } }"""
 ERRORS: list[str] = []
 EVENTS = "subscription($id: ID) { sessionEvents(sessionId: $id) { type } }"
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-
-
-def rss_and_cpu(pid: int) -> tuple[int, float]:
-    with open(f"/proc/{pid}/status") as handle:
-        status = handle.read()
-    rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return rss_kb * 1024, ticks / 100
 
 
 async def connect(url: str, token: str, session_id: str, gate: asyncio.Semaphore) -> Any:
