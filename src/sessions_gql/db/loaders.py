@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
@@ -28,17 +28,33 @@ def _by_key(rows: Sequence[Any], keys: Sequence[K], key: Callable[[Any], K]) -> 
     return [found.get(k) for k in keys]
 
 
+SERVICES_ORDER = (m.Service.created_at, m.Service.id)
+NOTES_ORDER = (m.Note.at, m.Note.id)
+PACKAGES_ORDER = (m.Package.purchased_at, m.Package.id)
+"""The orders of the lists below that the read path also writes in SQL (readpath/objects.py): total, the id
+after the timestamp, since rows with equal timestamps would come in whatever order each statement's sort left."""
+
+
+def read_mark(conversation: Any, side: Party) -> Any:
+    """The column of a conversation's (table, alias or entity) read mark of one side."""
+    return conversation.member_read_up_to if side is Party.MEMBER else conversation.provider_read_up_to
+
+
+def unread_conditions(message: Any, mark: Any, user_id: Any) -> list[ColumnElement[bool]]:
+    """A message (a table's, alias's or entity's columns) unread by `user_id` on the side whose read mark is
+    `mark`: the other side's and system messages after the mark."""
+    return [or_(message.sender_user_id.is_(None), message.sender_user_id != user_id),
+            or_(mark.is_(None), message.id > mark)]
+
+
 def unread_messages_query(conversation_ids: Sequence[uuid.UUID], *, side: Party, user_id: uuid.UUID
                           ) -> Select[uuid.UUID, int]:
     """(conversation_id, unread) for one side: the other side's and system messages after its read mark."""
     C, Msg = m.Conversation, m.Message
-    mark = C.member_read_up_to if side is Party.MEMBER else C.provider_read_up_to
     return (
         select(Msg.conversation_id, func.count())
         .join(C, C.id == Msg.conversation_id)
-        .where(Msg.conversation_id.in_(conversation_ids),
-               or_(Msg.sender_user_id.is_(None), Msg.sender_user_id != user_id),
-               or_(mark.is_(None), Msg.id > mark))
+        .where(Msg.conversation_id.in_(conversation_ids), *unread_conditions(Msg, read_mark(C, side), user_id))
         .group_by(Msg.conversation_id)
     )
 
@@ -79,12 +95,11 @@ class Loaders:
 
         return DataLoader(load_fn=load)
 
-    def _by_column(self, model: type[Any], column: Any, *, many: bool, order: Any = None) -> DataLoader[Any, Any]:
+    def _by_column(self, model: type[Any], column: Any, *, many: bool, order: tuple[Any, ...] = ()
+                   ) -> DataLoader[Any, Any]:
         async def load(keys: list[Any]) -> list[Any]:
             session = await self._db()
-            query = select(model).where(column.in_(keys))
-            if order is not None:
-                query = query.order_by(order)
+            query = select(model).where(column.in_(keys)).order_by(*order)
             rows = (await session.scalars(query)).all()
             picker = lambda row: getattr(row, column.key)  # noqa: E731
             return _grouped(rows, keys, picker) if many else _by_key(rows, keys, picker)
@@ -121,21 +136,21 @@ class Loaders:
 
     @cached_property
     def services_by_provider_id(self) -> DataLoader[uuid.UUID, list[m.Service]]:
-        return self._by_column(m.Service, m.Service.provider_id, many=True, order=m.Service.created_at)
+        return self._by_column(m.Service, m.Service.provider_id, many=True, order=SERVICES_ORDER)
 
     @cached_property
     def notes_by_session_id(self) -> DataLoader[uuid.UUID, list[m.Note]]:
         """Every provider's notes per session; who may read which is decided by the caller."""
-        return self._by_column(m.Note, m.Note.session_id, many=True, order=m.Note.at)
+        return self._by_column(m.Note, m.Note.session_id, many=True, order=NOTES_ORDER)
 
     @cached_property
     def sponsorships_by_member_id(self) -> DataLoader[uuid.UUID, list[m.Sponsorship]]:
-        return self._by_column(m.Sponsorship, m.Sponsorship.member_id, many=True, order=m.Sponsorship.created_at)
+        return self._by_column(m.Sponsorship, m.Sponsorship.member_id, many=True, order=(m.Sponsorship.created_at,))
 
     @cached_property
     def rules_by_provider_id(self) -> DataLoader[uuid.UUID, list[m.AvailabilityRule]]:
         rule = m.AvailabilityRule
-        return self._by_column(rule, rule.provider_id, many=True, order=rule.start_time)
+        return self._by_column(rule, rule.provider_id, many=True, order=(rule.start_time,))
 
     @cached_property
     def last_event_by_session_id(self) -> DataLoader[uuid.UUID, m.TimelineEvent | None]:
@@ -234,7 +249,7 @@ class Loaders:
     @cached_property
     def packages_by_member_id(self) -> DataLoader[uuid.UUID, list[m.Package]]:
         """Every package a member bought, oldest first; who may see which is decided by the caller."""
-        return self._by_column(m.Package, m.Package.member_id, many=True, order=m.Package.purchased_at)
+        return self._by_column(m.Package, m.Package.member_id, many=True, order=PACKAGES_ORDER)
 
     @cached_property
     def package_by_id(self) -> DataLoader[uuid.UUID, m.Package | None]:
@@ -243,7 +258,7 @@ class Loaders:
     @cached_property
     def sessions_by_package_id(self) -> DataLoader[uuid.UUID, list[m.Session]]:
         """The sessions booked from each package (their places are read from them)."""
-        return self._by_column(m.Session, m.Session.package_id, many=True, order=m.Session.created_at)
+        return self._by_column(m.Session, m.Session.package_id, many=True, order=(m.Session.created_at,))
 
     @cached_property
     def sold_package(self) -> DataLoader[tuple[uuid.UUID, uuid.UUID], bool]:

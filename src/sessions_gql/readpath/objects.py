@@ -12,13 +12,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLObjectType
-from sqlalchemy import Integer, and_, case, cast, extract, false, func, or_, select, true
+from sqlalchemy import Integer, Numeric, and_, case, cast, extract, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from sessions_gql.db import models as m
-from sessions_gql.domain.enums import Party, SessionStatus, TimelineEventType
-from sessions_gql.readpath.compiler import Compiler, Details, handles
-from sessions_gql.readpath.sql import amount, const, cursor, gid, instant, text_of
+from sessions_gql.db.loaders import SERVICES_ORDER, read_mark, unread_conditions
+from sessions_gql.domain.enums import Funding, Modality, Party, SessionStatus, TimelineEventType
+from sessions_gql.readpath.compiler import Compiler, Details, NotCompilable, handles
+from sessions_gql.readpath.sql import (
+    EMPTY_LIST,
+    amount,
+    const,
+    cursor,
+    gid,
+    in_context,
+    instant,
+    json_list,
+    number,
+    quotient,
+    text_of,
+)
+from sessions_gql.services.session_queries import viewer_scope
 
 S, MEMBERS, USERS, PROVIDERS, SERVICES = (m.Session.__table__, m.Member.__table__, m.User.__table__,
                                           m.Provider.__table__, m.Service.__table__)
@@ -123,6 +137,37 @@ def _fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 def _earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     return case((viewer_is_provider_or_admin(c, row.c.provider_id),
                  money(c, "Session", details, row.c.provider_earnings, row.c.currency)), else_=None)
+
+
+@handles("Session", "expectedEarnings")
+def _expected_earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    earned = expected_earnings(funding=row.c.funding, fee=row.c.fee, commission_rate=row.c.commission_rate,
+                               price_credits=row.c.price_credits, refunded=row.c.refunded_credits)
+    shown = and_(viewer_is_provider_or_admin(c, row.c.provider_id), row.c.funding.is_not(None))
+    return case((shown, money(c, "Session", details, earned, row.c.currency)), else_=None)
+
+
+def expected_earnings(*, funding: ColumnElement[Any], fee: ColumnElement[Any], commission_rate: ColumnElement[Any],
+                      price_credits: ColumnElement[Any], refunded: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`credits.expected_earnings` with Python's decimal arithmetic: the fee minus commission (exact), times the
+    share not refunded (a quotient of the context), rounded to the context, quantized to cents half up."""
+    kept = price_credits - func.least(refunded, price_credits)
+    earned = func.round(in_context(fee * (number(1) - commission_rate) * quotient(kept, price_credits)),
+                        number(2))
+    nothing = cast(number(0), Numeric)
+    return case((funding.is_(None), None), (funding == Funding.FREE_CONSULTATION.name, nothing),
+                (price_credits == number(0), nothing), else_=earned)
+
+
+@handles("Session", "phoneNumber")
+def _phone_number(c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    """PHONE sessions, for the provider and admins, once the member asked for or agreed to a session with them."""
+    member, user = MEMBERS.alias(), USERS.alias()
+    phone = (select(user.c.phone).select_from(member.join(user, user.c.id == member.c.user_id))
+             .where(member.c.id == row.c.member_id).correlate_except(member, user).scalar_subquery())
+    shown = and_(row.c.modality == Modality.PHONE.name, viewer_is_provider_or_admin(c, row.c.provider_id),
+                 sees_contact_details(c, row.c.member_id))
+    return case((shown, phone), else_=None)
 
 
 @handles("Session", "approvals")
@@ -295,7 +340,19 @@ def _provider_id(_c: Compiler, row: Person, _details: Details) -> ColumnElement[
 
 
 _plain("Provider", {"displayName": "display_name", "bio": "bio", "timeZone": "time_zone",
-                    "visibility": "visibility"})
+                    "visibility": "visibility", "commissionRate": "commission_rate"})
+"""`commissionRate` is a float the resolver makes of a numeric(5, 4): PostgreSQL writes it with its four
+decimals ("0.1500"), which JSON reads as the same float (never as an int), so orjson writes both alike."""
+
+
+@handles("Provider", "services")
+def _services(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
+    """`services_by_provider_id`'s order; archived ones only for the provider themself and admins."""
+    service = SERVICES.alias()
+    shown = or_(viewer_is_provider_or_admin(c, row.c.id), service.c.archived_at.is_(None))
+    order = [column_of(service.c, column.key) for column in SERVICES_ORDER]
+    return (select(json_list(c.child("Provider", details, service), *order))
+            .where(service.c.provider_id == row.c.id, shown).correlate_except(service).scalar_subquery())
 
 
 @handles("Provider", "user")
@@ -326,6 +383,22 @@ def _service_fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     return money(c, "Service", details, row.c.fee, row.c.currency)
 
 
+@handles("Service", "packages")
+def _package_offers(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    """The offers of the JSON column in their order, each number made an int (`int()` truncates a float)."""
+    offers = func.json_array_elements(func.coalesce(row.c.packages, EMPTY_LIST)).table_valued(
+        "value", with_ordinality="n").render_derived()
+
+    def whole(key: str) -> ColumnElement[Any]:
+        return cast(func.trunc(cast(offers.c.value.op("->>")(const(key)), Numeric)), Integer)
+
+    offer = c.child("Service", details, Values.of(sessions=whole("sessions"), priceCredits=whole("priceCredits")))
+    return select(json_list(offer, offers.c.n)).select_from(offers).correlate_except(offers).scalar_subquery()
+
+
+_composite("PackageOffer", "sessions", "priceCredits")
+
+
 # ------------------------------------------------------------------ messaging
 
 _id("Conversation")
@@ -353,12 +426,59 @@ def _stream_cursor(_c: Compiler, row: Any, _details: Details) -> ColumnElement[A
     return cursor(func.coalesce(text_of(row.c.position), const("i").op("||")(text_of(row.c.id))))
 
 
+@handles("Message", "conversation")
+def _message_conversation(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+    conversation = CONVERSATIONS.alias()
+    return (select(c.child("Message", details, conversation)).where(conversation.c.id == row.c.conversation_id)
+            .correlate_except(conversation).scalar_subquery())
+
+
+@handles("Conversation", "unreadCount")
+def _unread_count(c: Compiler, row: Any, _details: Details) -> ColumnElement[Any]:
+    """`messaging.unread_count`: on the viewer's side (`conversation_queries.side_of`: the member's first), the
+    messages `loaders.unread_conditions` counts; 0 for admins and anyone else."""
+    sides = [(Party.MEMBER, row.c.member_id, c.viewer.member_id), (Party.PROVIDER, row.c.provider_id,
+                                                                     c.viewer.provider_id)]
+    counts = []
+    for side, party_id, viewer_id in sides:
+        if viewer_id is None:
+            continue
+        message = MESSAGES.alias()
+        unread = (select(func.count()).select_from(message)
+                  .where(message.c.conversation_id == row.c.id,
+                         *unread_conditions(message.c, read_mark(row.c, side), c.viewer.user_id))
+                  .correlate_except(message).scalar_subquery())
+        counts.append((party_id == viewer_id, unread))
+    return case(*counts, else_=number(0)) if counts else number(0)
+
+
 @handles("Message", "sender")
 def _sender(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     user = USERS.alias()
     return (select(c.child("Message", details, user)).where(user.c.id == row.c.sender_user_id)
             .correlate_except(user).scalar_subquery())
 
+
+def visible_session(c: Compiler, parent: str, details: Details, session_id: ColumnElement[Any]
+                    ) -> ColumnElement[Any]:
+    """`sessions.types.load_session`: the session if the viewer sees it (`visibility.can_see_session`, written
+    for the symbolic viewer by `session_queries.viewer_scope`), else null; null for no id. (A timeline event's
+    session, never null in the contract, is always one its reader sees: events are read through it.)"""
+    if c.shape.member and c.shape.provider:
+        raise NotCompilable("viewer_scope and can_see_session differ for a viewer who is member and provider")
+    return (select(c.child(parent, details, S)).where(S.c.id == session_id, viewer_scope(c.scope_viewer))
+            .correlate_except(S).scalar_subquery())
+
+
+def _session_of(parent: str) -> None:
+    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+        return visible_session(c, parent, details, row.c.session_id)
+
+    handles(parent, "session")(handler)
+
+
+for _parent in ("Message", "TimelineEvent", "Notification"):
+    _session_of(_parent)
 
 
 # ------------------------------------------------------------------ timeline and notifications

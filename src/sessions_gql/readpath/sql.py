@@ -2,15 +2,18 @@
 
 Each helper mirrors one Python serializer, and the differential test (tests/api/test_read_path.py) holds them
 equal: `gid` is `ids.encode`, `instant` is the DateTime scalar (`datetime.isoformat` of a UTC instant),
-`cursor` is `cursors.encode_cursor`, `amount` is `people.money`'s amount.
+`cursor` is `cursors.encode_cursor`, `amount` is `people.money`'s amount. `quotient`, `in_context` and
+`half_even` do arithmetic as Python's `decimal` does under its default context, for the amounts the domain
+computes with it (`credits.expected_earnings`).
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, DefaultContext
 from typing import Any
 
-from sqlalchemy import Numeric, Text, case, cast, extract, func, literal_column, type_coerce
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Integer, Numeric, Text, case, cast, extract, func, literal_column, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -62,3 +65,77 @@ def amount(column: ColumnElement[Any]) -> ColumnElement[Any]:
 def as_json(value: ColumnElement[Any]) -> ColumnElement[Any]:
     """A JSON-typed expression (json_build_object's arguments keep their SQL types)."""
     return type_coerce(value, JSON)
+
+
+EMPTY_LIST: ColumnElement[Any] = literal_column("'[]'::json")
+PRECISION = DefaultContext.prec
+"""Significant digits of an operation's result under Python's default decimal context (28)."""
+assert DefaultContext.rounding == ROUND_HALF_EVEN
+
+
+def json_list(item: ColumnElement[Any], *order: Any) -> ColumnElement[Any]:
+    """The JSON array of `item` over a select's rows in `order`; an empty array when there are none."""
+    return func.coalesce(func.json_agg(aggregate_order_by(item, *order)), EMPTY_LIST)
+
+
+def number(value: int | str) -> ColumnElement[Any]:
+    """A numeric constant written into the statement."""
+    return literal_column(str(value))
+
+
+def _named(**values: ColumnElement[Any]) -> Any:
+    """A one-row derived table of `values` (correlated to whatever rows they read), so that an expression used
+    several times below is computed once."""
+    return select(*(value.label(name) for name, value in values.items())).correlate_except(None).subquery()
+
+
+def _ten_to(exponent: ColumnElement[Any]) -> ColumnElement[Any]:
+    """10 ** exponent as an exact numeric, for an integer exponent of either sign (read from its text: `power`
+    keeps only 16 decimals of a negative power)."""
+    return cast(const("1e").op("||")(cast(exponent, Text)), Numeric)
+
+
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return case((condition, number(1)), else_=number(0))
+
+
+def half_even(value: ColumnElement[Any], places: ColumnElement[Any]) -> ColumnElement[Any]:
+    """An exact numeric rounded to `places` decimals (an integer of either sign), ties to even: `quantize`'s
+    default rounding (PostgreSQL's `round` takes ties away from zero)."""
+    t = _named(y=func.abs(value) * _ten_to(places), places=places, sign=func.sign(value))
+    whole = func.floor(t.c.y)
+    up = case((t.c.y - whole > number("0.5"), number(1)), (t.c.y - whole == number("0.5"), func.mod(whole, number(2))),
+              else_=number(0))
+    return select(t.c.sign * (whole + up) * _ten_to(-t.c.places)).select_from(t).scalar_subquery()
+
+
+def _exponent(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """floor(log10(value)) of a positive exact numeric, exactly: the logarithm's own rounding is corrected by
+    comparing with the powers of ten on either side."""
+    t = _named(x=value, e=cast(func.floor(func.log(value)), Integer))
+    exact = t.c.e - _one_if(t.c.x < _ten_to(t.c.e)) + _one_if(t.c.x >= _ten_to(t.c.e + number(1)))
+    return select(exact).select_from(t).scalar_subquery()
+
+
+def in_context(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """An exact numeric as Python's decimal context leaves an operation's result: PRECISION significant digits,
+    ties to even."""
+    t = _named(x=value)
+    places = number(PRECISION - 1) - _exponent(func.abs(t.c.x))
+    rounded = case((t.c.x == number(0), t.c.x), else_=half_even(t.c.x, places))
+    return select(rounded).select_from(t).scalar_subquery()
+
+
+def quotient(dividend: ColumnElement[Any], divisor: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`Decimal(dividend) / Decimal(divisor)` of two integers (dividend >= 0, divisor > 0): the exact quotient
+    rounded to PRECISION significant digits, ties to even, by integer division and its remainder."""
+    t = _named(k=cast(dividend, Numeric), n=cast(divisor, Numeric))
+    # the quotient's exponent: the integers' difference in length, or one less
+    longer: ColumnElement[Any] = func.length(cast(t.c.k, Text)) - func.length(cast(t.c.n, Text))
+    places = number(PRECISION - 1) - (longer - _one_if(t.c.k * _ten_to(-longer) < t.c.n))
+    scaled = _named(m=t.c.k * _ten_to(places), n=t.c.n, places=places)
+    q = func.div(scaled.c.m, scaled.c.n)
+    twice_rest = (scaled.c.m - q * scaled.c.n) * number(2)
+    up = case((twice_rest > scaled.c.n, number(1)), (twice_rest == scaled.c.n, func.mod(q, number(2))), else_=number(0))
+    rounded = select((q + up) * _ten_to(-scaled.c.places)).select_from(scaled).scalar_subquery()
+    return select(case((t.c.k == number(0), t.c.k), else_=rounded)).select_from(t).scalar_subquery()

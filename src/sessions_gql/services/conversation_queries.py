@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.auth.viewer import Viewer
+from sessions_gql.db import loaders
 from sessions_gql.db import models as m
 from sessions_gql.db.loaders import unread_messages_query
 from sessions_gql.domain.enums import Party
@@ -27,7 +28,8 @@ def side_of(viewer: Viewer, conversation: m.Conversation) -> Party | None:
 
 
 def read_mark(conversation: m.Conversation, side: Party) -> int | None:
-    return conversation.member_read_up_to if side is Party.MEMBER else conversation.provider_read_up_to
+    mark: int | None = loaders.read_mark(conversation, side)
+    return mark
 
 
 def can_see(viewer: Viewer, conversation: m.Conversation) -> bool:
