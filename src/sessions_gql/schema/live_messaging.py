@@ -12,7 +12,7 @@ import strawberry
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Role
 from sessions_gql.domain.errors import NotFound
-from sessions_gql.realtime import streams
+from sessions_gql.realtime import frames, streams
 from sessions_gql.realtime.channels import conversation_channel, user_channel
 from sessions_gql.resolvers import ids
 from sessions_gql.schema.context import Info
@@ -100,7 +100,7 @@ async def conversation_events(info: Info, conversation_id: strawberry.ID | None 
     async for item in streams.follow(context, channels=[channel], after=after, model=m.Message, fetch=fetch,
                                      ephemeral=True):
         if isinstance(item, m.Message):
-            yield MessageAdded(message=Message.of(item))
+            yield frames.shareable(MessageAdded(message=Message.of(item)), item)
             continue
         event = await _ephemeral(info, item, target)
         if event is not None:
