@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from sessions_gql import moments
-from sessions_gql.realtime import frames
+from sessions_gql.realtime import moment_fields
 from tests.api.lifecycle_helpers import REQUEST, World, action, world
 from tests.harness.app import START, Person
 from tests.harness.live import LiveServer
@@ -191,7 +191,7 @@ async def test_a_time_dependent_field_is_executed_per_subscriber(live: LiveServe
     if guard == "the field list":
         monkeypatch.setattr(moments, "read", lambda what: None)
     else:
-        monkeypatch.setattr(frames, "MOMENT_FIELDS", frozenset())
+        monkeypatch.setattr(moment_fields, "MOMENT_FIELDS", frozenset())
     w, session_id = await confirmed_session(live)
     clock.set(STARTS_AT - timedelta(minutes=5))
     async with subscribers(live, [(w.member, TRANSPORT, "1", VIDEO_EVENTS, {"id": session_id}),

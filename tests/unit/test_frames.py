@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, parse, validate
 
-from sessions_gql.realtime import frames
-from sessions_gql.realtime.frames import Frames, SharedData, encoded_frame, reads_the_moment
+from sessions_gql.realtime import frames, moment_fields
+from sessions_gql.realtime.frames import FrameKey, Frames, SharedData, encoded_frame
+from sessions_gql.realtime.moment_fields import reads_the_moment
 from sessions_gql.schema import build_schema
 from tests.harness.app import settings_for
 
@@ -54,7 +55,7 @@ def test_a_time_dependent_field_anywhere_in_the_selection_is_found(where: str) -
 
 def test_every_moment_field_is_in_the_schema() -> None:
     """A renamed field would otherwise silently leave the list (and be shared)."""
-    for type_name, field in frames.MOMENT_FIELDS:
+    for type_name, field in moment_fields.MOMENT_FIELDS:
         assert field in SCHEMA.get_type(type_name).fields, (type_name, field)  # type: ignore[union-attr]
 
 
@@ -85,9 +86,12 @@ class Event:
 OPERATION = operation_of(SHAREABLE)[0]
 
 
-def counts(shared: Frames) -> tuple[float, float, float]:
-    return (shared.shared_executions._value.get(), shared.own_executions._value.get(),  # type: ignore[attr-defined]
-            shared.reused._value.get())  # type: ignore[attr-defined]
+def counts(shared: Frames) -> tuple[int, int, int]:
+    return shared.executed_shared, shared.executed_own, shared.reused
+
+
+def key(name: str) -> FrameKey:
+    return FrameKey(name)
 
 
 class Execution:
@@ -107,11 +111,11 @@ class Execution:
 async def test_subscribers_of_one_shape_share_one_execution_and_one_data_object() -> None:
     shared, event = Frames(), Event()
     execution = Execution(ExecutionResult({"sessionEvents": {"type": "NOTE_ADDED"}}, None))
-    runs = [asyncio.create_task(shared.run(event, "shape", OPERATION, execution)) for _ in range(3)]
+    runs = [asyncio.create_task(shared.run(event, key("shape"), OPERATION, execution)) for _ in range(3)]
     await asyncio.sleep(0)
     execution.release.set()
     results = await asyncio.gather(*runs)
-    late = await shared.run(event, "shape", OPERATION, execution)
+    late = await shared.run(event, key("shape"), OPERATION, execution)
     assert execution.runs == 1
     assert all(result.data is results[0].data for result in [*results, late])
     assert isinstance(results[0].data, SharedData) and results[0].errors is None
@@ -122,9 +126,9 @@ async def test_other_shapes_and_other_events_execute_their_own() -> None:
     shared, first, second = Frames(), Event(), Event()
     execution = Execution(ExecutionResult({"x": 1}, None))
     execution.release.set()
-    await shared.run(first, "member", OPERATION, execution)
-    await shared.run(first, "provider", OPERATION, execution)
-    await shared.run(second, "member", OPERATION, execution)
+    await shared.run(first, key("member"), OPERATION, execution)
+    await shared.run(first, key("provider"), OPERATION, execution)
+    await shared.run(second, key("member"), OPERATION, execution)
     assert execution.runs == 3
     assert counts(shared) == (3, 0, 0)
 
@@ -132,7 +136,7 @@ async def test_other_shapes_and_other_events_execute_their_own() -> None:
 async def test_a_result_with_errors_is_not_shared_each_subscriber_executes_its_own() -> None:
     shared, event = Frames(), Event()
     failing = Execution(ExecutionResult({"x": None}, [GraphQLError("boom")]))
-    runs = [asyncio.create_task(shared.run(event, "shape", OPERATION, failing)) for _ in range(3)]
+    runs = [asyncio.create_task(shared.run(event, key("shape"), OPERATION, failing)) for _ in range(3)]
     await asyncio.sleep(0)
     failing.release.set()
     results = await asyncio.gather(*runs)
@@ -148,8 +152,8 @@ async def test_an_execution_that_reads_the_clock_is_not_shared(caplog: pytest.Lo
         frames.moments.read("clock")
         return ExecutionResult({"x": 1}, None)
 
-    first = await shared.run(event, "shape", OPERATION, reads_clock)
-    second = await shared.run(event, "shape", OPERATION, reads_clock)
+    first = await shared.run(event, key("shape"), OPERATION, reads_clock)
+    second = await shared.run(event, key("shape"), OPERATION, reads_clock)
     assert not isinstance(first.data, SharedData) and not isinstance(second.data, SharedData)
     assert counts(shared) == (0, 2, 0)
     assert "add the field there" in caplog.text
@@ -158,9 +162,9 @@ async def test_an_execution_that_reads_the_clock_is_not_shared(caplog: pytest.Lo
 async def test_when_the_first_subscriber_is_cancelled_the_waiting_ones_execute_their_own() -> None:
     shared, event = Frames(), Event()
     stuck = Execution(ExecutionResult({"x": 1}, None))
-    leader = asyncio.create_task(shared.run(event, "shape", OPERATION, stuck))
+    leader = asyncio.create_task(shared.run(event, key("shape"), OPERATION, stuck))
     await asyncio.sleep(0)
-    waiter = asyncio.create_task(shared.run(event, "shape", OPERATION, lambda: ExecutionResult({"x": 2}, None)))
+    waiter = asyncio.create_task(shared.run(event, key("shape"), OPERATION, lambda: ExecutionResult({"x": 2}, None)))
     await asyncio.sleep(0)
     leader.cancel()
     assert (await waiter).data == {"x": 2}
@@ -174,9 +178,30 @@ async def test_an_events_frames_die_with_it_and_are_bounded_per_event() -> None:
     execution = Execution(ExecutionResult({"x": 1}, None))
     execution.release.set()
     for shape in range(frames.SHAPES_PER_EVENT + 5):
-        await shared.run(event, shape, OPERATION, execution)
+        await shared.run(event, FrameKey(shape), OPERATION, execution)
     assert len(shared) == 1
     assert counts(shared) == (frames.SHAPES_PER_EVENT, 5, 0)
     del event
     gc.collect()
     assert len(shared) == 0
+
+
+async def test_a_built_frame_is_ready_for_its_key_and_operation_only() -> None:
+    shared, event = Frames(), Event()
+    execution = Execution(ExecutionResult({"x": 1}, None))
+    pending = asyncio.create_task(shared.run(event, key("shape"), OPERATION, execution))
+    await asyncio.sleep(0)
+    assert shared.ready(event, key("shape"), OPERATION) is None  # still executing: run() waits for it
+    execution.release.set()
+    built = (await pending).data
+    assert shared.ready(event, key("shape"), OPERATION) is built
+    assert shared.ready(event, key("other"), OPERATION) is None
+    assert shared.ready(event, key("shape"), operation_of(SHAREABLE)[0]) is None
+    assert shared.ready(Event(), key("shape"), OPERATION) is None
+
+
+def test_subscribers_of_one_shape_and_viewer_get_one_key_object() -> None:
+    shared = Frames()
+    assert shared.key(("op", b"v"), "viewer") is shared.key(("op", b"v"), "viewer")
+    assert shared.key(("op", b"v"), "viewer") != shared.key(("op", b"v"), "another")
+    assert FrameKey(("op", "viewer")) == FrameKey(("op", "viewer"))

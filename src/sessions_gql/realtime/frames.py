@@ -12,8 +12,9 @@ Two executions of an event give the same result when they have:
 - the same coerced variables;
 - the same viewer, whole: role, user, member, provider and time zone (resolvers decide what is visible from
   them, and some answers, such as unread counts, are per user);
-- no dependence on the moment: a selection with a field of MOMENT_FIELDS (they read the clock or presence)
-  executes per subscriber, and so does an execution that read the clock or presence all the same (moments.py).
+- no dependence on the moment: a selection with a field of MOMENT_FIELDS (moment_fields.py: they read the clock
+  or presence) executes per subscriber, and so does an execution that read the clock or presence all the same
+  (moments.py).
 Errors are never shared: a result with errors goes to its own subscriber only, and the others execute their own.
 
 Memory: an event's frames live in a table that dies with its row (a weak reference), i.e. once every subscriber
@@ -28,30 +29,20 @@ import hashlib
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from graphql import (
-    ExecutionResult,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLNamedType,
-    GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    get_named_type,
-    is_abstract_type,
-)
-from prometheus_client import CollectorRegistry, Counter
+from graphql import ExecutionResult, OperationDefinitionNode
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from strawberry.utils.await_maybe import await_maybe
 
 from sessions_gql import moments
-from sessions_gql.context import Context
 from sessions_gql.http import encode_json
+from sessions_gql.realtime.moment_fields import reads_the_moment
 
 log = logging.getLogger("sessions_gql.frames")
 P = TypeVar("P")
@@ -59,18 +50,6 @@ SHAPES_PER_EVENT = 64
 """Shared frames kept per event (documents x variables x viewers); further shapes execute per subscriber."""
 OPERATIONS_CACHED = 1024
 """Operations whose shareability is remembered (LRU); the parser cache keeps as many documents."""
-MOMENT_FIELDS = frozenset({
-    ("Session", "videoRoom"),  # the clock: from 15 minutes before the start until the end
-    ("Session", "waitingRoom"),  # presence
-    ("Session", "allowedActions"),  # the clock: deadlines and windows
-    ("Session", "conflicts"),  # busy time imported from calendars, which changes without an event here
-    ("Member", "sponsorships"),  # the clock: sponsorships still valid
-    ("Member", "sponsoredHoursRemaining"),
-    ("Member", "sessions"),  # the clock: the UPCOMING and PAST views
-    ("Provider", "sessions"),
-    ("Package", "sessions"),
-})
-"""Fields whose answer depends on the moment of execution, by (type, field)."""
 _EVENT = "_shared_frames_event"
 
 
@@ -109,44 +88,17 @@ def encoded_frame(message: Mapping[str, object]) -> str | None:
     data = payload.get("data")
     if not isinstance(data, SharedData):
         return None
-    fields = [f"{encode_json(name)}:{data.payload() if name == 'payload' else encode_json(value)}"
-              for name, value in message.items()]
+    fields = []
+    for name, value in message.items():
+        if name == "payload":
+            fields.append('"payload":' + data.payload())
+        else:
+            known = _MEMBERS.get((name, value)) if type(value) is str else None
+            fields.append(known or f"{encode_json(name)}:{encode_json(value)}")
     return "{" + ",".join(fields) + "}"
 
 
-def reads_the_moment(schema: GraphQLSchema, operation: OperationDefinitionNode,
-                     fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
-    """Whether the operation selects a field of MOMENT_FIELDS anywhere (directives ignored: a field that
-    @skip may leave out counts). Each fragment is walked once; a field of an interface or union counts if
-    it is in MOMENT_FIELDS for any of its types."""
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return False
-    pending: list[tuple[SelectionSetNode, GraphQLNamedType]] = [(operation.selection_set, root)]
-    walked: set[str] = set()
-    while pending:
-        selection_set, parent = pending.pop()
-        kinds = schema.get_possible_types(parent) if is_abstract_type(parent) else [parent]
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                name = selection.name.value
-                if any((kind.name, name) in MOMENT_FIELDS for kind in kinds):
-                    return True
-                field = (getattr(parent, "fields", None) or {}).get(name)
-                if field is not None and selection.selection_set is not None:
-                    pending.append((selection.selection_set, get_named_type(field.type)))
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = schema.get_type(condition.name.value) if condition else parent
-                if inner is not None:
-                    pending.append((selection.selection_set, inner))
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in walked:
-                walked.add(selection.name.value)
-                fragment = fragments.get(selection.name.value)
-                inner = schema.get_type(fragment.type_condition.name.value) if fragment else None
-                if fragment is not None and inner is not None:
-                    pending.append((fragment.selection_set, inner))
-    return False
+_MEMBERS = {("type", kind): f'"type":"{kind}"' for kind in ("next", "data")}
 
 
 @dataclass
@@ -157,25 +109,41 @@ class _Frame:
     cancelled): then each subscriber executes its own."""
 
 
+class FrameKey:
+    """A subscription's operation, variables and viewer, its hash computed once: every event of the
+    subscription looks its frame up with it, and subscribers of one shape share one key object."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        return isinstance(other, FrameKey) and self._hash == other._hash and self.value == other.value
+
+
 Execute = Callable[[], "Awaitable[ExecutionResult] | ExecutionResult"]
 
 
 class Frames:
-    """The process's shared frames and their counters (subscription_event_executions by mode,
-    subscription_frames_reused)."""
+    """The process's shared frames and what they saved, counted on /metrics as subscription_event_executions
+    (by mode) and subscription_frames_reused."""
 
     def __init__(self, registry: CollectorRegistry | None = None, *, enabled: bool = True) -> None:
         self.enabled = enabled
-        executions = Counter("subscription_event_executions", "Executions of a subscription's selection on an "
-                             "event: 'shared' when its frame went to every subscriber of the same shape, 'own' "
-                             "when it was for one subscriber only.", ["mode"], registry=registry)
-        self.shared_executions = executions.labels("shared")
-        self.own_executions = executions.labels("own")
-        self.reused = Counter("subscription_frames_reused", "Subscription frames sent without executing: another "
-                              "subscriber's shared execution of the same event.", registry=registry)
-        self._events: dict[int, tuple[weakref.ref[Any], dict[Hashable, _Frame]]] = {}
+        self.executed_shared = self.executed_own = self.reused = 0
+        self._events: dict[int, tuple[weakref.ref[Any], dict[FrameKey, _Frame]]] = {}
         self._operations: OrderedDict[int, tuple[OperationDefinitionNode, bool]] = OrderedDict()
+        self._keys: OrderedDict[Hashable, FrameKey] = OrderedDict()
         self._warned = False
+        if registry is not None:
+            registry.register(_Counts(self))
 
     def __len__(self) -> int:
         """Events whose frames are held."""
@@ -198,11 +166,32 @@ class Frames:
         variables = hashlib.blake2b(repr(executor.variable_values.coerced).encode(), digest_size=16).digest()
         return id(operation), variables
 
+    def key(self, shape: Hashable, viewer: Hashable) -> FrameKey:
+        """One key object for every subscription of this shape and viewer while cached (equal keys match all
+        the same; one object matches by identity)."""
+        value = (shape, viewer)
+        found = self._keys.get(value)
+        if found is None:
+            found = self._keys[value] = FrameKey(value)
+            if len(self._keys) > OPERATIONS_CACHED:
+                self._keys.popitem(last=False)
+        return found
+
+    def ready(self, event: object, key: FrameKey, operation: OperationDefinitionNode) -> SharedData | None:
+        """The event's shared data for `key` if it is already built."""
+        found = self._events.get(id(event))
+        if found is None or found[0]() is not event:
+            return None
+        frame = found[1].get(key)
+        if frame is None or frame.operation is not operation or not frame.done.done():
+            return None
+        return frame.done.result()
+
     async def own(self, execute: Execute) -> ExecutionResult:
-        self.own_executions.inc()
+        self.executed_own += 1
         return await await_maybe(execute())
 
-    async def run(self, event: object, key: Hashable, operation: OperationDefinitionNode,
+    async def run(self, event: object, key: FrameKey, operation: OperationDefinitionNode,
                   execute: Execute) -> ExecutionResult:
         """The event's result for `key`: another subscriber's shared execution, or this one's, offered to the
         subscribers who come next (and to those already waiting for it)."""
@@ -212,7 +201,7 @@ class Frames:
             shared = await asyncio.shield(frame.done) if frame.operation is operation else None
             if shared is None:
                 return await self.own(execute)
-            self.reused.inc()
+            self.reused += 1
             return ExecutionResult(shared, None)
         if len(table) >= SHAPES_PER_EVENT:
             return await self.own(execute)
@@ -229,13 +218,16 @@ class Frames:
             return result
         finally:
             frame.done.set_result(shared)
-            (self.own_executions if shared is None else self.shared_executions).inc()
+            if shared is None:
+                self.executed_own += 1
+            else:
+                self.executed_shared += 1
 
-    def _table(self, event: object) -> dict[Hashable, _Frame]:
+    def _table(self, event: object) -> dict[FrameKey, _Frame]:
         found = self._events.get(id(event))
         if found is not None and found[0]() is event:
             return found[1]
-        table: dict[Hashable, _Frame] = {}
+        table: dict[FrameKey, _Frame] = {}
         self._events[id(event)] = (weakref.ref(event, functools.partial(self._forget, id(event))), table)
         return table
 
@@ -248,40 +240,21 @@ class Frames:
         if not self._warned:
             self._warned = True
             log.warning("a subscription frame read the %s though its selection has no field of MOMENT_FIELDS "
-                        "(realtime/frames.py): it was not shared; add the field there", sorted(set(reads)))
+                        "(realtime/moment_fields.py): it was not shared; add the field there", sorted(set(reads)))
 
 
-_UNKNOWN: Any = object()
+class _Counts(Collector):
+    def __init__(self, frames: Frames) -> None:
+        self.frames = frames
 
-
-def _frames(executor: Any) -> Frames | None:
-    return getattr(getattr(executor.context_value, "deps", None), "frames", None)
-
-
-class SharedFrameExecution:
-    """Mixed into the schema's executor class (schema/limits.costed_executor): each subscription event is
-    executed through the process's Frames. The subscription's shape is worked out once, on the executor that
-    graphql-core copies for every event."""
-
-    _frame_shape: Any = _UNKNOWN
-
-    def build_per_event_executor(self, payload: Any) -> Any:
-        if self._frame_shape is _UNKNOWN:
-            frames = _frames(self)
-            self._frame_shape = frames.shape_of(self) if frames is not None else None
-        return super().build_per_event_executor(payload)  # type: ignore[misc]
-
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        executor: Any = self
-        execute = super().execute_operation  # type: ignore[misc]
-        frames = _frames(executor)
-        if frames is None or executor.operation.operation is not OperationType.SUBSCRIPTION:
-            return execute(serially)
-        context = executor.context_value
-        viewer = context.owner.viewer_or_none if isinstance(context, Context) else None
-        event = event_of(executor.root_value)
-        shape = self._frame_shape
-        if not frames.enabled or event is None or viewer is None or shape is None or shape is _UNKNOWN:
-            return frames.own(lambda: execute(serially))
-        return frames.run(event, (shape, viewer), executor.operation, lambda: execute(serially))
-
+    def collect(self) -> Iterator[Metric]:
+        executions = CounterMetricFamily(
+            "subscription_event_executions", "Executions of a subscription's selection on an event: 'shared' when "
+            "its frame went to every subscriber of the same shape, 'own' when it was for one subscriber only.",
+            labels=["mode"])
+        executions.add_metric(["shared"], self.frames.executed_shared)
+        executions.add_metric(["own"], self.frames.executed_own)
+        yield executions
+        yield CounterMetricFamily("subscription_frames_reused", "Subscription frames sent without executing: "
+                                  "another subscriber's shared execution of the same event.",
+                                  value=self.frames.reused)

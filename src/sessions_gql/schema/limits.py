@@ -45,7 +45,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from sessions_gql.readpath.executor import ReadPathExecution
-from sessions_gql.realtime.frames import SharedFrameExecution
+from sessions_gql.realtime.frame_execution import SharedFrameExecution
 
 DEFAULT_PAGE_SIZE = 20
 """A connection's page when `first`/`last` is null (the resolvers' default, `cursors.page_size`)."""
