@@ -205,3 +205,20 @@ def test_subscribers_of_one_shape_and_viewer_get_one_key_object() -> None:
     assert shared.key(("op", b"v"), "viewer") is shared.key(("op", b"v"), "viewer")
     assert shared.key(("op", b"v"), "viewer") != shared.key(("op", b"v"), "another")
     assert FrameKey(("op", "viewer")) == FrameKey(("op", "viewer"))
+
+
+def test_the_rows_of_a_shared_read_give_one_marked_payload_per_row() -> None:
+    class Payload:
+        def __init__(self, row: Event) -> None:
+            self.row = row
+
+    class Other(Payload):
+        pass
+
+    first, second = Event(), Event()
+    rows = frames.SharedRows([first, second])
+    payload = rows.payload(1, Payload)
+    assert rows.payload(1, Payload) is payload and payload.row is second
+    assert frames.event_of(payload) is second
+    assert rows.payload(0, Payload).row is first
+    assert type(rows.payload(1, Other)) is Other  # another builder, another payload

@@ -64,6 +64,25 @@ def event_of(payload: object) -> object | None:
     return getattr(payload, _EVENT, None)
 
 
+class SharedRows(list[Any]):
+    """The rows of one read, shared by the subscribers who made it together (`Hub.read_once`), and the payloads
+    built from them: each row's payload is built once for all of them and marked `shareable`."""
+
+    __slots__ = ("_payloads",)
+    _payloads: dict[tuple[Callable[[Any], Any], int], Any]
+
+    def payload(self, index: int, build: Callable[[Any], P]) -> P:
+        try:
+            payloads = self._payloads
+        except AttributeError:
+            payloads = self._payloads = {}
+        found = payloads.get((build, index))
+        if found is None:
+            row = self[index]
+            found = payloads[build, index] = shareable(build(row), row)
+        return found
+
+
 class SharedData(dict[str, Any]):
     """The data of a shared frame: one object for every subscriber who shares it, encoded once."""
 

@@ -12,7 +12,7 @@ import strawberry
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Role
 from sessions_gql.domain.errors import NotFound
-from sessions_gql.realtime import frames, streams
+from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import conversation_channel, user_channel
 from sessions_gql.resolvers import ids
 from sessions_gql.schema.context import Info
@@ -41,6 +41,10 @@ class TypingChanged:
     user: User
     typing: bool
     at: datetime
+
+
+def message_added(row: m.Message) -> MessageAdded:
+    return MessageAdded(message=Message.of(row))
 
 
 ConversationEvent = Annotated[MessageAdded | MessagesRead | TypingChanged, strawberry.union("ConversationEvent")]
@@ -98,9 +102,9 @@ async def conversation_events(info: Info, conversation_id: strawberry.ID | None 
     channel = streams.channel_for(viewer, target, conversation_channel, what="conversation", field="conversationId")
     fetch = streams.message_fetch(viewer, target)
     async for item in streams.follow(context, channels=[channel], after=after, model=m.Message, fetch=fetch,
-                                     ephemeral=True):
-        if isinstance(item, m.Message):
-            yield frames.shareable(MessageAdded(message=Message.of(item)), item)
+                                     ephemeral=True, payload=message_added):
+        if isinstance(item, MessageAdded):
+            yield item
             continue
         event = await _ephemeral(info, item, target)
         if event is not None:

@@ -9,7 +9,7 @@ import strawberry
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, SessionStatus
-from sessions_gql.realtime import frames, streams
+from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import presence_channel, session_channel
 from sessions_gql.realtime.hub import still_wanted, wait
 from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore, announce
@@ -37,8 +37,9 @@ async def session_events(info: Info, session_id: strawberry.ID | None = None, af
         await presence_service.party_of(context.deps, viewer, target)
     channel = streams.channel_for(viewer, target, session_channel, what="session", field="sessionId")
     fetch = streams.timeline_fetch(viewer, target)
-    async for row in streams.follow(context, channels=[channel], after=after, model=m.TimelineEvent, fetch=fetch):
-        yield frames.shareable(TimelineEvent.of(row), row)
+    async for event in streams.follow(context, channels=[channel], after=after, model=m.TimelineEvent, fetch=fetch,
+                                      payload=TimelineEvent.of):
+        yield event
 
 
 async def waiting_room(info: Info, session_id: strawberry.ID) -> AsyncGenerator[PresenceUpdate, None]:
