@@ -1,9 +1,10 @@
 """Subscription frames built once per event and sent to every socket that shares them.
 
 Subscribers of one channel woken together share one database read (`Hub.read_once`), so the same row objects
-reach each of them. A subscription resolver marks the payload it yields for such a row (`shareable`); then, for
-the subscribers whose execution of that event must give the same result, the selection runs once, its
-`{"data": ...}` payload is encoded once, and each socket only splices its operation id into the frame.
+reach each of them. `streams.follow` builds the payload of each such row once (`SharedRows`) and marks it
+(`shareable`); then, for the subscribers whose execution of that event must give the same result, the selection
+runs once (frame_execution.py, inside graphql-core's executor), its `{"data": ...}` payload is encoded once, and
+each socket only splices its operation id into the frame (`encoded_frame`, from the websocket adapter).
 
 Two executions of an event give the same result when they have:
 - the same event: the same row object, that is the same read, made for everyone woken together (a subscriber
