@@ -38,6 +38,7 @@ from sessions_gql.readpath.objects import (
     USERS,
     Person,
     S,
+    alias,
     person_json,
     sees_member_profile,
     viewer_is_provider_or_admin,
@@ -163,7 +164,7 @@ def connection(c: Compiler, parent: str, details: Details, *, rows: Any, order: 
 def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`api.sessions.types.timeline_page`: oldest first, keyset on id."""
     args, size, after_id = _paging(c, "Session", details, id_cursor)
-    events = EVENTS.alias()
+    events = alias(EVENTS)
     rows = select(events).where(events.c.session_id == row.c.id,
                                 *([events.c.id > after_id] if after_id is not None else []))
     return connection(c, "Session", details, rows=rows, order=(events.c.id,), size=size,
@@ -175,7 +176,7 @@ def _timeline(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 def _notifications(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     """`api.notifications.queries.notifications`: the viewer's own, newest first, keyset on id."""
     args, size, before_id = _paging(c, "Query", details, id_cursor)
-    notice = NOTIFICATIONS.alias()
+    notice = alias(NOTIFICATIONS)
     rows = select(notice).where(notice.c.user_id == c.viewer.user_id,
                                 *([notice.c.read_at.is_(None)] if args["unread_only"] else []),
                                 *([notice.c.id < before_id] if before_id is not None else []))
@@ -293,14 +294,14 @@ _root_by_id("conversation", "Conversation")
 def _viewer(c: Compiler, _row: Any, details: Details) -> ColumnElement[Any]:
     """`api.people.queries.viewer`: the user, member and provider the token names. A user erased since the token
     was checked fails the guard, and the resolvers end the token."""
-    user = USERS.alias()
+    user = alias(USERS)
     c.require(select(user.c.id).where(user.c.id == c.viewer.user_id).correlate_except(user).exists())
     return c.child("Query", details, None)
 
 
 @handles("Viewer", "user")
 def _viewer_user(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
-    user = USERS.alias()
+    user = alias(USERS)
     return (select(c.child("Viewer", details, user)).where(user.c.id == c.viewer.user_id).correlate_except(user)
             .scalar_subquery())
 
@@ -333,7 +334,7 @@ def _unread_messages(c: Compiler, _row: None, _details: Details) -> ColumnElemen
 @handles("Viewer", "emailPreferences")
 def _email_preferences(c: Compiler, _row: None, details: Details) -> ColumnElement[Any]:
     """`services.preferences.email_preferences`: every kind in declaration order, emailed unless turned off."""
-    user = USERS.alias()
+    user = alias(USERS)
     chosen = (select(user.c.email_preferences).where(user.c.id == c.viewer.user_id).correlate_except(user)
               .scalar_subquery())
     preference = c.field_type("Viewer", details)
@@ -377,7 +378,7 @@ def _messages(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`api.messaging.types.messages_connection`: the newest `last` before the cursor, shown oldest first."""
     args, size, before_id = _paging(c, "Conversation", details, id_cursor, size="last", cursor="before",
                                     default_size=50)
-    message = MESSAGES.alias()
+    message = alias(MESSAGES)
     rows = select(message).where(message.c.conversation_id == row.c.id,
                                  *([message.c.id < before_id] if before_id is not None else []))
     return connection(c, "Conversation", details, rows=rows, order=(message.c.id.desc(),), size=size,

@@ -85,8 +85,15 @@ def number(value: int | str) -> ColumnElement[Any]:
 
 def _named(**values: ColumnElement[Any]) -> Any:
     """A one-row derived table of `values` (correlated to whatever rows they read), so that an expression used
-    several times below is computed once."""
-    return select(*(value.label(name) for name, value in values.items())).correlate_except(None).subquery()
+    several times below is computed once. The selects over these correlate explicitly (`correlate_except`):
+    automatic correlation looks only one level up, and a value may read a row from further out."""
+    return (select(*(value.label(name) for name, value in values.items())).offset(number(0))
+            .correlate_except(None).subquery())
+
+
+def _over(derived: Any, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`value` read from the one-row `derived`, as a scalar subquery (correlated to everything else)."""
+    return select(value).select_from(derived).correlate_except(derived).scalar_subquery()
 
 
 def _ten_to(exponent: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -102,19 +109,19 @@ def _one_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 def half_even(value: ColumnElement[Any], places: ColumnElement[Any]) -> ColumnElement[Any]:
     """An exact numeric rounded to `places` decimals (an integer of either sign), ties to even: `quantize`'s
     default rounding (PostgreSQL's `round` takes ties away from zero)."""
-    t = _named(y=func.abs(value) * _ten_to(places), places=places, sign=func.sign(value))
-    whole = func.floor(t.c.y)
-    up = case((t.c.y - whole > number("0.5"), number(1)), (t.c.y - whole == number("0.5"), func.mod(whole, number(2))),
-              else_=number(0))
-    return select(t.c.sign * (whole + up) * _ten_to(-t.c.places)).select_from(t).scalar_subquery()
+    t = _named(x=value, places=places)
+    scaled = _named(y=func.abs(t.c.x) * _ten_to(t.c.places))
+    whole = func.floor(scaled.c.y)
+    up = case((scaled.c.y - whole > number("0.5"), number(1)),
+              (scaled.c.y - whole == number("0.5"), func.mod(whole, number(2))), else_=number(0))
+    return _over(t, _over(scaled, func.sign(t.c.x) * (whole + up) * _ten_to(-t.c.places)))
 
 
 def _exponent(value: ColumnElement[Any]) -> ColumnElement[Any]:
     """floor(log10(value)) of a positive exact numeric, exactly: the logarithm's own rounding is corrected by
     comparing with the powers of ten on either side."""
     t = _named(x=value, e=cast(func.floor(func.log(value)), Integer))
-    exact = t.c.e - _one_if(t.c.x < _ten_to(t.c.e)) + _one_if(t.c.x >= _ten_to(t.c.e + number(1)))
-    return select(exact).select_from(t).scalar_subquery()
+    return _over(t, t.c.e - _one_if(t.c.x < _ten_to(t.c.e)) + _one_if(t.c.x >= _ten_to(t.c.e + number(1))))
 
 
 def in_context(value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -122,8 +129,7 @@ def in_context(value: ColumnElement[Any]) -> ColumnElement[Any]:
     ties to even."""
     t = _named(x=value)
     places = number(PRECISION - 1) - _exponent(func.abs(t.c.x))
-    rounded = case((t.c.x == number(0), t.c.x), else_=half_even(t.c.x, places))
-    return select(rounded).select_from(t).scalar_subquery()
+    return _over(t, case((t.c.x == number(0), t.c.x), else_=half_even(t.c.x, places)))
 
 
 def quotient(dividend: ColumnElement[Any], divisor: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -132,10 +138,10 @@ def quotient(dividend: ColumnElement[Any], divisor: ColumnElement[Any]) -> Colum
     t = _named(k=cast(dividend, Numeric), n=cast(divisor, Numeric))
     # the quotient's exponent: the integers' difference in length, or one less
     longer: ColumnElement[Any] = func.length(cast(t.c.k, Text)) - func.length(cast(t.c.n, Text))
-    places = number(PRECISION - 1) - (longer - _one_if(t.c.k * _ten_to(-longer) < t.c.n))
-    scaled = _named(m=t.c.k * _ten_to(places), n=t.c.n, places=places)
-    q = func.div(scaled.c.m, scaled.c.n)
-    twice_rest = (scaled.c.m - q * scaled.c.n) * number(2)
-    up = case((twice_rest > scaled.c.n, number(1)), (twice_rest == scaled.c.n, func.mod(q, number(2))), else_=number(0))
-    rounded = select((q + up) * _ten_to(-scaled.c.places)).select_from(scaled).scalar_subquery()
-    return select(case((t.c.k == number(0), t.c.k), else_=rounded)).select_from(t).scalar_subquery()
+    digits = _named(places=number(PRECISION - 1) - (longer - _one_if(t.c.k * _ten_to(-longer) < t.c.n)))
+    scaled = _named(m=t.c.k * _ten_to(digits.c.places))
+    q = func.div(scaled.c.m, t.c.n)
+    twice_rest = (scaled.c.m - q * t.c.n) * number(2)
+    up = case((twice_rest > t.c.n, number(1)), (twice_rest == t.c.n, func.mod(q, number(2))), else_=number(0))
+    rounded = _over(digits, _over(scaled, (q + up) * _ten_to(-digits.c.places)))
+    return _over(t, case((t.c.k == number(0), t.c.k), else_=rounded))
