@@ -423,13 +423,19 @@ _composite("PackageOffer", "sessions", "priceCredits")
 _id("Conversation")
 
 
+def newest_of(c: Compiler, parent: str, details: Details, table: Any, key: str, parent_id: ColumnElement[Any]
+              ) -> ColumnElement[Any]:
+    """The row of `table` with the highest id whose `key` is `parent_id` (a conversation's last message, a
+    session's last event), as the parent's field `details` selects it."""
+    row, earlier = alias(table), alias(table)
+    newest = (select(func.max(earlier.c.id)).where(column_of(earlier.c, key) == parent_id)
+              .correlate_except(earlier).scalar_subquery())
+    return (select(c.child(parent, details, row)).where(row.c.id == newest).correlate_except(row).scalar_subquery())
+
+
 @handles("Conversation", "lastMessage")
 def _last_message(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    message, earlier = alias(MESSAGES), alias(MESSAGES)
-    newest = (select(func.max(earlier.c.id)).where(earlier.c.conversation_id == row.c.id).correlate_except(earlier)
-              .scalar_subquery())
-    return (select(c.child("Conversation", details, message)).where(message.c.id == newest)
-            .correlate_except(message).scalar_subquery())
+    return newest_of(c, "Conversation", details, MESSAGES, "conversation_id", row.c.id)
 
 
 _id("Message")
@@ -517,11 +523,7 @@ def _actor(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 
 @handles("Session", "lastEvent")
 def _last_event(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    event, earlier = alias(EVENTS), alias(EVENTS)
-    newest = (select(func.max(earlier.c.id)).where(earlier.c.session_id == row.c.id).correlate_except(earlier)
-              .scalar_subquery())
-    return (select(c.child("Session", details, event)).where(event.c.id == newest)
-            .correlate_except(event).scalar_subquery())
+    return newest_of(c, "Session", details, EVENTS, "session_id", row.c.id)
 
 
 _id("Notification")
