@@ -3,12 +3,19 @@ graphql-core's executor."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from graphql import ExecutionResult, OperationType
+from graphql.execution.executor import CollectedErrors
+from strawberry.utils.await_maybe import await_maybe
 
 from sessions_gql.context import Context
-from sessions_gql.realtime.frames import FrameKey, Frames, SharedData, event_of
+from sessions_gql.realtime.frames import Execute, FrameKey, Frames, SharedData, event_of
+from sessions_gql.realtime.hub import DATABASE_UNAVAILABLE, RETRY_SECONDS, still_wanted
+
+log = logging.getLogger("sessions_gql.realtime")
 
 
 class _Built:
@@ -78,10 +85,40 @@ class SharedFrameExecution:
     def execute_operation(self, serially: bool | None = None) -> Any:
         executor: Any = self
         execute = super().execute_operation  # type: ignore[misc]
-        frames = _frames(executor)
-        if frames is None or executor.operation.operation is not OperationType.SUBSCRIPTION:
+        if executor.operation.operation is not OperationType.SUBSCRIPTION:
             return execute(serially)
+        frames = _frames(executor)
+        once = until_read(executor, lambda: execute(serially))
+        if frames is None:
+            return once()
         if self._frame_key is None:
-            return frames.own(lambda: execute(serially))
-        return frames.run(event_of(executor.root_value), self._frame_key, executor.operation,
-                          lambda: execute(serially))
+            return frames.own(once)
+        return frames.run(event_of(executor.root_value), self._frame_key, executor.operation, once)
+
+
+def until_read(executor: Any, execute: Execute) -> Execute:
+    """`execute` for one subscription event, run again while a field of it could not be read because the
+    database was busy or unreachable (e.g. a pool timeout in `sessionEvents { session { ... } }`).
+
+    The stream has yielded the event and waits for its frame before it reads on, so an error frame here would
+    move the subscriber past that event for good; executing again until the database answers keeps it. Other
+    errors (refusals, bugs) are the event's answer as before."""
+
+    async def attempts() -> ExecutionResult:
+        while True:
+            result = await await_maybe(execute())
+            failure = next((error.original_error for error in result.errors or ()
+                            if isinstance(error.original_error, DATABASE_UNAVAILABLE)), None)
+            if failure is None:
+                return result
+            log.warning("a subscription event could not be read (%s); executing it again in %.0f s",
+                        type(failure).__name__, RETRY_SECONDS)
+            context = executor.context_value
+            if isinstance(context, Context):
+                await context.close()  # a broken session, and loaders holding the failure, are not reused
+                context.reset_loaders()
+            await asyncio.sleep(RETRY_SECONDS)
+            still_wanted()
+            executor.collected_errors = CollectedErrors()
+
+    return attempts

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.api.cursors import decode_cursor, encode_cursor
@@ -26,11 +25,10 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode, user_channel
 from sessions_gql.realtime.frames import SharedRows
-from sessions_gql.realtime.hub import still_wanted, wait
+from sessions_gql.realtime.hub import DATABASE_UNAVAILABLE, RETRY_SECONDS, still_wanted, wait
 from sessions_gql.services.deps import Deps
 
 PAGE = 100
-RETRY_SECONDS = 1.0
 log = logging.getLogger("sessions_gql.realtime")
 SAFETY_POLL = 15.0
 Row = TypeVar("Row")
@@ -154,7 +152,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                 try:
                     rows = await deps.hub.read_once(None if share is None else (*share, last),
                                                     _reader(deps, fetch, last, shared=shared))
-                except (SQLAlchemyError, OSError, TimeoutError):
+                except DATABASE_UNAVAILABLE:
                     log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
                     await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
                     continue
@@ -180,7 +178,7 @@ async def _start(deps: Any, after: str | None, model: Any) -> int:
         still_wanted()  # a retry loop must not outlive its socket when a library lost the cancellation
         try:
             return await start_position(deps, after, model)
-        except (SQLAlchemyError, OSError, TimeoutError):
+        except DATABASE_UNAVAILABLE:
             log.warning("subscription start failed; retrying", exc_info=True)
             await asyncio.sleep(RETRY_SECONDS)
 
