@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall
@@ -51,8 +52,10 @@ class Stack:
 
 
 @contextmanager
-def stack() -> Iterator[Stack]:
-    pg, redis = PostgresServer().start(), RedisServer().start()
+def stack(**pg_settings: str) -> Iterator[Stack]:
+    """A throwaway PostgreSQL and Redis; `pg_settings` are more PostgreSQL settings, e.g.
+    track_commit_timestamp="on"."""
+    pg, redis = PostgresServer(settings=pg_settings).start(), RedisServer().start()
     try:
         yield Stack(pg=pg, redis=redis, database_url=pg.create_database("bench"))
     finally:
@@ -61,16 +64,18 @@ def stack() -> Iterator[Stack]:
 
 
 @contextmanager
-def api_processes(stack: Stack, count: int, **settings: str) -> Iterator[list[str]]:
+def api_processes(stack: Stack, count: int, log: str | None = None, **settings: str) -> Iterator[list[str]]:
     """`count` uvicorn processes of the API on one database and Redis; yields their base URLs. `settings` are
-    more SESSIONS_GQL_ variables, e.g. read_path="off"."""
+    more SESSIONS_GQL_ variables, e.g. read_path="off"; `log`, a file their output is appended to (else it is
+    dropped)."""
     env = {**os.environ, "DATABASE_URL": stack.database_url, "REDIS_URL": stack.redis.url,
            "SESSIONS_GQL_JWT_SECRET": SECRET, "SESSIONS_GQL_RUN_SCHEDULER": "0", "SESSIONS_GQL_DB_POOL_SIZE": "20",
            "SESSIONS_GQL_MESSAGES_PER_MINUTE": "100000", "SESSIONS_GQL_RATE_LIMIT": "0",
            **{f"SESSIONS_GQL_{name.upper()}": value for name, value in settings.items()}}
     ports = [free_port() for _ in range(count)]
-    procs = [subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    with open(log, "ab") if log else nullcontext(subprocess.DEVNULL) as output:  # the children keep their copy
+        procs = [subprocess.Popen([sys.executable, "-m", "sessions_gql.cli", "serve", "--port", str(port)],
+                                  env=env, stdout=output, stderr=output) for port in ports]
     try:
         for port in ports:
             _wait_ready(port)
@@ -110,14 +115,21 @@ class Pair:
     service_id: str
 
 
-async def seed_pairs(settings: Settings, count: int, *, credits: int = 100_000) -> list[Pair]:
-    """`count` providers free around the clock, each with a 60-minute service, and a member with credits."""
+async def seed_pairs(settings: Settings, count: int, *, credits: int = 100_000, concurrency: int = 1) -> list[Pair]:
+    """`count` providers free around the clock, each with a 60-minute service, and a member with credits;
+    `concurrency` pairs are written at a time (thousands of pairs one by one take minutes)."""
     deps = build_deps(settings)
     await migrate(deps.engine)
     admin_id = await people.ensure_admin(deps, email="bench-admin@bench.test")
     admin = Viewer(user_id=admin_id, role=Role.ADMIN, time_zone="UTC")
     token = issue_token(deps.settings, user_id=admin_id, role="ADMIN", now=deps.clock.now())
-    pairs = [await _pair(deps, admin, token, index, credits) for index in range(count)]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> Pair:
+        async with gate:
+            return await _pair(deps, admin, token, index, credits)
+
+    pairs = list(await asyncio.gather(*(one(index) for index in range(count))))
     await deps.dispose()
     return pairs
 
@@ -174,6 +186,23 @@ def future_slot(index: int, cycle: int) -> str:
     """A distinct hour per pair and cycle, well ahead of now."""
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
     return (base + timedelta(hours=cycle)).isoformat()
+
+
+def raise_fd_limit() -> None:
+    """As many open files as the hard limit allows, up to 65,536 (one per websocket; children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+
+def rss_and_cpu(pid: int) -> tuple[int, float]:
+    """A process's resident memory in bytes and its CPU seconds (user + system) so far, from /proc."""
+    with open(f"/proc/{pid}/status") as handle:
+        status = handle.read()
+    rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return rss_kb * 1024, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run(coro: Any) -> Any:

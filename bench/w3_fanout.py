@@ -1,6 +1,9 @@
 """W3, fan-out: N websocket subscribers (graphql-transport-ws) on one session's events, one API process, events
 published at a steady rate. Prints delivery latency (mutation sent -> frame received), events lost, the API
-process's memory per idle subscription, and its CPU time.
+process's memory per idle subscription, its CPU time, and how many executions the frames took (shared: once
+for every socket of one shape; own: for one socket; reused: frames sent without executing). Settings pass
+through the environment, e.g. SESSIONS_GQL_SHARED_FRAMES=0 (every socket executes its own) or
+SESSIONS_GQL_GC_THRESHOLDS=[50000,10,10].
 
     .venv/bin/python -m bench.w3_fanout [--subscribers 1000 5000 10000] [--events 10] [--rate 1]
 """
@@ -10,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import time
 from typing import Any
 
@@ -18,7 +20,7 @@ import httpx
 import websockets
 from websockets.typing import Subprotocol
 
-from bench.common import PIDS, api_processes, future_slot, percentiles, seed_pairs, stack
+from bench.common import PIDS, api_processes, future_slot, percentiles, raise_fd_limit, rss_and_cpu, seed_pairs, stack
 
 REQUEST = """mutation($i: RequestSessionInput!) {
   requestSession(input: $i) { ... on SessionSuccess { session { id } } } }"""
@@ -27,19 +29,15 @@ ERRORS: list[str] = []
 EVENTS = "subscription($id: ID) { sessionEvents(sessionId: $id) { type } }"
 
 
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-
-
-def rss_and_cpu(pid: int) -> tuple[int, float]:
-    with open(f"/proc/{pid}/status") as handle:
-        status = handle.read()
-    rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return rss_kb * 1024, ticks / 100
+def frame_counts(base: str) -> dict[str, float]:
+    """The API's subscription executions by mode and the frames it reused, from /metrics."""
+    wanted = {'subscription_event_executions_total{mode="shared"}': "executed_shared",
+              'subscription_event_executions_total{mode="own"}': "executed_own",
+              "subscription_frames_reused_total": "frames_reused"}
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    found = {wanted[name]: float(value) for name, value in (line.rsplit(" ", 1) for line in text.splitlines()
+                                                           if not line.startswith("#")) if name in wanted}
+    return {name: found.get(name, 0.0) for name in wanted.values()}
 
 
 async def connect(url: str, token: str, session_id: str, gate: asyncio.Semaphore) -> Any:
@@ -95,6 +93,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
     await asyncio.wait_for(ready.wait(), timeout=600)
     await asyncio.sleep(2)
     subscribed_rss, cpu_before = rss_and_cpu(pid)
+    counted_before = frame_counts(base)
     sent: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         for number in range(events):
@@ -107,6 +106,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
     while time.perf_counter() < deadline and sum(len(times) for times in received) < count * events:  # noqa: ASYNC110
         await asyncio.sleep(0.5)
     _, cpu_after = rss_and_cpu(pid)
+    counted = {name: value - counted_before[name] for name, value in frame_counts(base).items()}
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -116,7 +116,7 @@ async def run(base: str, pid: int, admin_token: str, session_id: str, count: int
             "latency": percentiles(latencies),
             "subscriptions_ended_by_an_error": len(ERRORS), "first_errors": sorted(set(ERRORS))[:3],
             "rss_per_idle_subscription_kb": round((subscribed_rss - idle_rss) / count / 1024, 1),
-            "api_cpu_seconds_while_publishing": round(cpu_after - cpu_before, 1)}
+            "api_cpu_seconds_while_publishing": round(cpu_after - cpu_before, 1), **counted}
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ from sessions_gql.http import (
 from sessions_gql.observability import Metrics, metrics_endpoint
 from sessions_gql.persisted import PersistedQueries
 from sessions_gql.ratelimit import RateLimiter, Refusal
+from sessions_gql.realtime.frames import Frames
 from sessions_gql.realtime.relay import Realtime
 from sessions_gql.services import scheduler, system_jobs, test_clock
 from sessions_gql.services.deps import Deps
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     deps = build_deps(settings, clock)
     realtime = Realtime(deps)
     metrics = Metrics(subscriptions=lambda: realtime.hub.subscriber_count)
+    deps.frames = Frames(metrics.registry, enabled=settings.shared_frames)
     ide = GraphiQL() if settings.graphiql_enabled else None
     limiter = RateLimiter(settings, metrics=metrics, now=rate_time or time.time)
     graphql = GraphQLApp(deps, metrics, limiter, ide=ide,

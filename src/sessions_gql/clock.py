@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sessions_gql import moments
+
 log = logging.getLogger("sessions_gql.clock")
 
 
@@ -27,6 +29,7 @@ class Clock:
         self._offset = offset
 
     def now(self) -> datetime:
+        moments.read("clock")
         return datetime.now(UTC) + self._offset
 
     def wall(self) -> datetime:
@@ -112,6 +115,7 @@ class FrozenClock(Clock):
         self._at = at
 
     def now(self) -> datetime:
+        moments.read("clock")
         return self._at
 
     def advance(self, delta: timedelta) -> datetime:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ws_compression: bool = False
     # the cycle collector's thresholds for `serve` (None: Python's); see cli.tune_gc
     gc_thresholds: tuple[int, int, int] | None = None
+    # subscribers of one channel with the same document, variables and viewer get each event's frame executed and
+    # encoded once (realtime/frames.py); off: every subscriber executes its own
+    shared_frames: bool = True
 
     # read path
     # how queries read on PostgreSQL: "sql" compiles each query's selection into one statement that returns the

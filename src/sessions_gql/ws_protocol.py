@@ -30,6 +30,7 @@ from strawberry.types.unset import UnsetType
 from strawberry.utils.aio import aclosing
 
 from sessions_gql.context import Context
+from sessions_gql.realtime.frames import encoded_frame
 
 MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: a close frame's reason fits in 123 bytes of UTF-8
 TOKEN_EXPIRED = "token expired: refresh it and reconnect"
@@ -146,9 +147,17 @@ class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
             yield decoded
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        """A frame of shared data (realtime/frames.py) is spliced from its payload's text, encoded once."""
         if self.ws.application_state == WebSocketState.DISCONNECTED:
             raise WebSocketDisconnected
-        await super().send_json(message)
+        text = encoded_frame(message)
+        if text is None:
+            await super().send_json(message)
+            return
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state == WebSocketState.DISCONNECTED:

@@ -14,16 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
+from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from sqlalchemy import Integer, Numeric, String, column, func, select, values
 
 from sessions_gql.api.schema import build_schema
 from sessions_gql.domain import credits
 from sessions_gql.domain.enums import Funding
+from sessions_gql.readpath import plans
 from sessions_gql.readpath.compiler import HANDLERS
 from sessions_gql.readpath.objects import expected_earnings, gross_of
 from sessions_gql.readpath.plans import ReadPath
-from sessions_gql.readpath.roots import CONNECTIONS
+from sessions_gql.readpath.roots import BY_ID, CONNECTIONS
 from sessions_gql.readpath.sql import const
 from sessions_gql.services import people_queries
 from tests.api.lifecycle_helpers import (
@@ -57,8 +58,12 @@ SERVICE = {"name": "Therapy", "skills": ["Anxiety"], "durationMinutes": 60, "pri
            "currency": "GBP", "modalities": ["VIDEO", "PHONE", "IN_PERSON"], "freeInitialConsultation": False}
 OFFERS = [{"sessions": 3, "priceCredits": 100}, {"sessions": 2, "priceCredits": 110}]
 ARGUMENTS = {("Query", "sessions"): "(first: 50)", ("Query", "session"): "(id: $id)",
-             ("Provider", "earnings"): '(from: "2026-11-01T01:00:00+01:00", to: "2027-01-01T00:00:00Z")'}
-DEPTH = 5
+             ("Provider", "earnings"): '(from: "2026-11-01T01:00:00+01:00", to: "2027-01-01T00:00:00Z")',
+             ("Query", "member"): "(id: $member)", ("Query", "provider"): "(id: $provider)",
+             ("Query", "conversation"): "(id: $conversation)", ("Query", "conversations"): "(first: 50)",
+             ("Member", "sessions"): "(first: 4)", ("Provider", "sessions"): "(first: 4)",
+             ("Conversation", "messages"): "(last: 10)", ("Query", "node"): "(id: $id)"}
+DEPTH = 5  # 9,800 tokens, 1,464 bound values and a cost over the defaults: `wide_api` allows them
 
 
 def _named(type_: Any) -> Any:
@@ -80,7 +85,11 @@ def selection(schema: GraphQLSchema, type_: GraphQLObjectType, depth: int,
             continue
         named = _named(field.type)
         arguments = ARGUMENTS.get((type_.name, name), "")
-        if isinstance(named, GraphQLObjectType):
+        if isinstance(named, GraphQLInterfaceType):  # node(id:): a fragment per type it compiles, less deep
+            fragments = " ".join(f"... on {each.name} {{ {selection(schema, each, min(depth - 1, 2), path)} }}"
+                                 for each in schema.get_possible_types(named) if each.name in BY_ID)
+            parts.append(f"{name}{arguments} {{ __typename id {fragments} }}")
+        elif isinstance(named, GraphQLObjectType):
             relation = (type_.name, name)
             if depth == 0 or relation in path:
                 continue
@@ -93,7 +102,8 @@ def selection(schema: GraphQLSchema, type_: GraphQLObjectType, depth: int,
 def everything(schema: GraphQLSchema) -> str:
     query = schema.query_type
     assert query is not None
-    return f"query($id: ID!) {{ {selection(schema, query, DEPTH)} }}"
+    return (f"query($id: ID!, $member: ID!, $provider: ID!, $conversation: ID!) "
+            f"{{ {selection(schema, query, DEPTH)} }}")
 
 
 async def _story(api: Api, clock: FrozenClock) -> tuple[World, dict[str, str]]:
@@ -155,7 +165,18 @@ def _read_path(api: Api) -> ReadPath:
     return found
 
 
-async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(api: Api, clock: FrozenClock) -> None:
+@pytest.fixture
+async def wide_api(database_url: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
+    """The API with room for the generated document: more tokens, a higher cost and more bound values than a
+    client may send."""
+    monkeypatch.setattr(plans, "MAX_PARAMETERS", 2_000)
+    async with running_api(settings_for(database_url, max_tokens=20_000, max_query_cost=500_000), clock) as api:
+        yield api
+
+
+async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(wide_api: Api, clock: FrozenClock
+                                                                               ) -> None:
+    api = wide_api
     w, made = await _story(api, clock)
     schema = build_schema(api.deps.settings)._schema
     document = everything(schema)
@@ -166,15 +187,25 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
                   as_=w.member)
     viewers = {"member": w.member, "provider": w.provider, "admin": await api.admin(),
                "other provider": other_provider}
+    conversation = (await api.gql("{ conversations { edges { node { id } } } }", as_=w.member)
+                    )["conversations"]["edges"][0]["node"]["id"]
+    members = {"confirmed": w.member.gid, "cancelled": made["other_member"], "moving": w.member.gid,
+               "others": made["other_member"]}
+    providers = {"confirmed": w.provider.gid, "cancelled": other_provider.gid, "moving": w.provider.gid,
+                 "others": w.provider.gid}
     answers = {}
     for label, viewer in viewers.items():
         for session in ("confirmed", "cancelled", "moving", "others"):
-            data = await api.gql(document, {"id": made[session]}, as_=viewer)  # verify mode: a difference fails
+            variables = {"id": made[session], "member": members[session], "provider": providers[session],
+                         "conversation": conversation}
+            data = await api.gql(document, variables, as_=viewer)  # verify mode: a difference fails
             answers[(label, session)] = data
     path = _read_path(api)
     assert (path.failed, path.refused) == (0, 0)
-    assert path.compiled == 3 * 4  # a plan per viewer shape (both providers share one) and id: none fell back
-    assert path.answered == len(viewers) * 4
+    # a plan per viewer shape (both providers share one) and set of variables, and the conversation lookup's: none
+    # fell back
+    assert path.compiled == 3 * 4 + 1
+    assert path.answered == len(viewers) * 4 + 1
     member_view = answers[("member", "cancelled")]
     statuses = sorted(edge["node"]["status"] for edge in member_view["sessions"]["edges"])
     assert statuses == ["AWAITING_APPROVAL", "AWAITING_APPROVAL", "CANCELLED", "COMPLETED", "CONFIRMED",
@@ -186,13 +217,34 @@ async def test_every_compiled_field_answers_like_the_resolvers_for_every_role(ap
     assert answers[("provider", "cancelled")]["session"]["providerEarnings"] is not None
     assert answers[("provider", "others")]["session"]["member"]["displayName"] == "Olu Other"
     assert answers[("member", "others")]["session"] is None  # another member's session
-    assert answers[("other provider", "confirmed")] == {"__typename": "Query", "sessions": {
-        "__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": {
-            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
-            "endCursor": None}}, "session": None, "notifications": {
-        "__typename": "NotificationConnection", "edges": [], "pageInfo": {
-            "__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
-            "endCursor": None}}}
+    empty_page = {"__typename": "PageInfo", "hasNextPage": False, "hasPreviousPage": False, "startCursor": None,
+                  "endCursor": None}
+    stranger = answers[("other provider", "confirmed")]
+    assert {key: stranger[key] for key in ("sessions", "session", "notifications", "conversation",
+                                           "conversations")} == {
+        "sessions": {"__typename": "SessionConnection", "totalCount": 0, "edges": [], "pageInfo": empty_page},
+        "session": None, "conversation": None,
+        "notifications": {"__typename": "NotificationConnection", "edges": [], "pageInfo": empty_page},
+        "conversations": {"__typename": "ConversationConnection", "edges": [], "pageInfo": empty_page}}
+    # no session with the member, but a package sold to them: their profile is visible (`can_see_member`)
+    assert (stranger["member"]["displayName"], stranger["member"]["sessions"]["edges"]) == ("Sam Member", [])
+    assert stranger["provider"]["sessions"]["edges"] == []  # a public profile; no session with this viewer
+    assert stranger["provider"]["displayName"] == "Dr Lane"
+    member_sees = answers[("member", "confirmed")]
+    own = member_sees["sessions"]  # a member's `sessions` are their own: Member.sessions of themself lists the same
+    assert member_sees["member"]["sessions"]["totalCount"] == own["totalCount"] == 8
+    assert [edge["node"]["id"] for edge in member_sees["member"]["sessions"]["edges"]] == [
+        edge["node"]["id"] for edge in own["edges"][:4]]  # the first 4, in time order
+    assert member_sees["provider"]["sessions"]["pageInfo"]["hasNextPage"] is True
+    shown = member_sees["conversation"]["messages"]
+    assert shown["edges"][-1]["node"]["id"] == member_sees["conversation"]["lastMessage"]["id"]  # oldest first
+    assert "See you then" in [edge["node"]["body"] for edge in shown["edges"]]
+    assert member_sees["conversations"]["edges"][0]["node"]["id"] == member_sees["conversation"]["id"]
+    assert answers[("provider", "others")]["member"]["displayName"] == "Olu Other"  # shares a session
+    assert answers[("member", "others")]["member"] is None  # another member
+    assert answers[("member", "others")]["node"] is None  # another member's session, by node(id:) too
+    node, session = answers[("provider", "moving")]["node"], answers[("provider", "moving")]["session"]
+    assert (node["__typename"], node["id"], node["status"]) == ("Session", session["id"], "RESCHEDULING")
     kinds = [edge["node"]["kind"] for edge in answers[("provider", "others")]["notifications"]["edges"]]
     assert kinds == ["SESSION_REQUESTED", *["MESSAGE_RECEIVED"] * 3, *["SESSION_REQUESTED"] * 4, "NEW_TIME_PROPOSED",
                      "SESSION_REQUESTED", "SESSION_CANCELLED", *["SESSION_REQUESTED"] * 4]  # newest first

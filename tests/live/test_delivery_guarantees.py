@@ -15,8 +15,10 @@ import pytest
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 
 from sessions_gql.api.cursors import decode_cursor
+from sessions_gql.api.sessions import types as session_types
 from sessions_gql.app import build_deps
 from sessions_gql.db import models as m
 from tests.api.lifecycle_helpers import REQUEST, action, world
@@ -204,3 +206,30 @@ async def test_every_streamed_row_gets_a_position(live: LiveServer) -> None:
                    for model in (m.TimelineEvent, m.Notification, m.Message)}
     assert unsequenced == {"timeline_events": 0, "notifications": 0, "messages": 0}
     assert written["timeline_events"] == 6  # requested, approved, funds held, approved, video room, note added
+
+
+async def test_an_event_whose_fields_hit_a_busy_database_is_delivered_once_it_answers(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool runs dry while a frame's `session` field is read (seen in W3b at 1,000 users): the event waits
+    and is executed again, it does not reach the client as an error frame with the stream already past it."""
+    w = await world(live.api)
+    task = await start_listening(live.ws_url, w.provider.token, 3)
+    real, failed = session_types.load_session, []
+
+    async def pool_runs_dry_once(info: Any, session_id: Any) -> Any:
+        if info.context.connection is not None and len(failed) < 1:  # a websocket operation's read
+            calls.append(session_id)
+            if len(calls) == 2:
+                failed.append(session_id)
+                raise SQLAlchemyTimeout("QueuePool limit of size 20 overflow 20 reached, connection timed out")
+        return await real(info, session_id)
+
+    calls: list[Any] = []
+    monkeypatch.setattr(session_types, "load_session", pool_runs_dry_once)
+    made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(4),
+                                 "modality": "VIDEO"}, w.member)
+    events = await asyncio.wait_for(task, timeout=60)
+    assert [(e["type"], e["session"]["id"]) for e in events] == [
+        (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]
+    assert len(failed) == 1

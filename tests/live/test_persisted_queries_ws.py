@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,12 @@ from tests.harness.app import Api, settings_for
 from tests.harness.live import LiveServer, start_server, stop_server
 from tests.live.test_session_events import subscribed
 
-SERVER_TIME = "query ServerTime { serverTime }"
+# Names no other test uses: the persisted store lives in the worker's Redis, shared by every test it runs, and a
+# document another test registered there first would be a hit where these tests expect a miss.
+RUN = uuid.uuid4().hex[:12]
+SERVER_TIME = f"query ServerTime_{RUN} {{ serverTime }}"
 NOW = {"serverTime": "2026-11-23T08:00:00+00:00"}
-NOTIFICATIONS = "subscription Bell { notificationAdded { kind cursor } }"
+NOTIFICATIONS = f"subscription Bell_{RUN} {{ notificationAdded {{ kind cursor }} }}"
 NOT_FOUND = {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
 NOT_ALLOWED = {"message": "only trusted documents may run on this server",
                "extensions": {"code": "PERSISTED_QUERY_NOT_ALLOWED"}}

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sessions_gql.domain.enums import ProviderOrder
@@ -82,6 +83,20 @@ def id_cursor(cursor: str | None, field: str) -> int | None:
     if not raw.isdigit():
         raise ValidationError(BAD_CURSOR, field=field)
     return int(raw)
+
+
+def time_and_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The key in a cursor of a page ordered by an instant, then id (sessions, conversations)."""
+    if cursor is None:
+        return None
+    at, raw_id = decode_cursor(cursor, parts=2)
+    try:
+        key = datetime.fromisoformat(at), uuid.UUID(raw_id)
+    except ValueError:
+        raise ValidationError(BAD_CURSOR, field="after") from None
+    if key[0].tzinfo is None:
+        raise ValidationError(BAD_CURSOR, field="after")
+    return key
 
 
 def stream_cursor(position: int | None, row_id: int) -> str:

@@ -45,6 +45,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from sessions_gql.readpath.executor import ReadPathExecution
+from sessions_gql.realtime.frame_execution import SharedFrameExecution
 
 DEFAULT_PAGE_SIZE = 20
 """A connection's page when `first`/`last` is null (the resolvers' default, `cursors.page_size`)."""
@@ -347,7 +348,7 @@ def costed_executor(*, max_cost: int, max_page_size: int) -> type[StrawberryGrap
 
     costs = CostCache()
 
-    class CostedExecutor(ReadPathExecution, StrawberryGraphQLCoreExecutionContext):
+    class CostedExecutor(SharedFrameExecution, ReadPathExecution, StrawberryGraphQLCoreExecutionContext):
         @classmethod
         def build(cls, schema: GraphQLSchema, document: DocumentNode, *args: Any, **kwargs: Any) -> Any:
             built = super().build(schema, document, *args, **kwargs)

@@ -18,7 +18,7 @@ from typing import cast as cast_to
 from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.collect_fields import FieldDetails, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values
-from sqlalchemy import Text, Uuid, bindparam, cast, func, select
+from sqlalchemy import Text, Uuid, and_, bindparam, case, cast, func, select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from strawberry.types.arguments import convert_arguments
 
@@ -105,6 +105,7 @@ class Compiler:
         self.viewer = SymbolicViewer(shape)
         self.now: BindParameter[datetime] = request_parameter(NOW, UTCDateTime())
         self.max_page_size = max_page_size
+        self.guards: list[ColumnElement[bool]] = []
         self._field_defs: dict[int, tuple[GraphQLObjectType, GraphQLField]] = {}
 
     @property
@@ -158,11 +159,15 @@ class Compiler:
             raise NotCompilable(f"{parent.name}.{details[0].node.name.value} returns an abstract type")
         return named
 
-    def child(self, parent_name: str, details: Details, row: Any) -> ColumnElement[Any]:
-        """The JSON object of an object-typed field whose row is already at hand (e.g. joined)."""
+    def field_type(self, parent_name: str, details: Details) -> GraphQLObjectType:
+        """The object type the field returns, on the type named `parent_name`."""
         parent = self.schema.get_type(parent_name)
         assert isinstance(parent, GraphQLObjectType)
-        return self.object(self.object_type(parent, details), details, row)
+        return self.object_type(parent, details)
+
+    def child(self, parent_name: str, details: Details, row: Any) -> ColumnElement[Any]:
+        """The JSON object of an object-typed field whose row is already at hand (e.g. joined)."""
+        return self.object(self.field_type(parent_name, details), details, row)
 
     def arguments(self, parent_name: str, details: Details) -> dict[str, Any]:
         """The field's arguments as its resolver would receive them (strawberry's conversion, snake_case)."""
@@ -188,9 +193,16 @@ class Compiler:
             raise NotCompilable("@defer")
         return dict(collected.grouped_field_set)
 
+    def require(self, condition: ColumnElement[bool]) -> None:
+        """Answer only if `condition` holds when the statement runs; otherwise the statement answers null and
+        the resolvers answer instead (e.g. `viewer` for a user erased since the token was checked: the
+        resolvers' path ends the token)."""
+        self.guards.append(condition)
+
     def root(self, grouped: dict[str, Details]) -> Any:
         """The statement for the whole operation: one row, one column, the `data` object as text (asyncpg's json
-        codec, which SQLAlchemy installs, would decode it with the standard library)."""
+        codec, which SQLAlchemy installs, would decode it with the standard library); null if a guard fails."""
         query = self.schema.query_type
         assert query is not None
-        return select(cast(self.fields(query, grouped, None), Text))
+        data = cast(self.fields(query, grouped, None), Text)
+        return select(case((and_(*self.guards), data), else_=None) if self.guards else data)

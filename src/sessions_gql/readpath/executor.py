@@ -55,15 +55,18 @@ class ReadPathExecution:
         values = request_values(viewer, context.deps.clock.now())
         if context.deps.settings.read_path != "verify":
             try:
-                return ExecutionResult(await read_path.run(plan, values), None)
+                answer = await read_path.run(plan, values)
             except Exception:  # the database's error, or the read path's: the resolvers answer, coded as usual
                 read_path.failed += 1
                 log.exception("read path: a plan failed to run; the resolvers answer")
-                return await await_maybe(super().execute_operation(serially))  # type: ignore[misc]
+                answer = None
+            if answer is not None:
+                return ExecutionResult(answer, None)
+            return await await_maybe(super().execute_operation(serially))  # type: ignore[misc]
         data = await read_path.run(plan, values)
         for _attempt in range(2):  # a write between the two reads may differ them once
             plain = await await_maybe(super().execute_operation(serially))  # type: ignore[misc]
-            if plain.errors is None and orjson.dumps(plain.data) == orjson.dumps(data):
+            if data is None or (plain.errors is None and orjson.dumps(plain.data) == orjson.dumps(data)):
                 agreed: ExecutionResult = plain
                 return agreed
             context.reset_loaders()

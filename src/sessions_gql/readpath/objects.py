@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import GraphQLObjectType
 from sqlalchemy import Integer, Numeric, Text, and_, case, cast, extract, false, func, literal, null, or_, select, true
 from sqlalchemy import column as column_clause
 from sqlalchemy import table as table_clause
@@ -61,7 +62,7 @@ def _light(table: Any) -> TableClause:
 
 
 _LIGHT = {light.name: light for light in map(_light, (S, MEMBERS, USERS, PROVIDERS, SERVICES, CONVERSATIONS,
-                                                       MESSAGES, PACKAGES, EVENTS, NOTES))}
+                                                       MESSAGES, PACKAGES, EVENTS, NOTES, NOTIFICATIONS))}
 
 
 def alias(table: Any) -> Any:
@@ -137,7 +138,7 @@ def money(c: Compiler, parent: str, details: Details, value: ColumnElement[Any],
     return c.child(parent, details, Values.of(amount=amount(value), currency=currency))
 
 
-def _viewer_is_provider_or_admin(c: Compiler, provider_id: ColumnElement[Any]) -> ColumnElement[bool]:
+def viewer_is_provider_or_admin(c: Compiler, provider_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """`visibility.is_provider_or_admin`."""
     if c.viewer.is_admin:
         return true()
@@ -167,7 +168,7 @@ def _fee(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 
 @handles("Session", "providerEarnings")
 def _earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    return case((_viewer_is_provider_or_admin(c, row.c.provider_id),
+    return case((viewer_is_provider_or_admin(c, row.c.provider_id),
                  money(c, "Session", details, row.c.provider_earnings, row.c.currency)), else_=None)
 
 
@@ -175,7 +176,7 @@ def _earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 def _expected_earnings(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     earned = expected_earnings(funding=row.c.funding, fee=row.c.fee, commission_rate=row.c.commission_rate,
                                price_credits=row.c.price_credits, refunded=row.c.refunded_credits)
-    shown = and_(_viewer_is_provider_or_admin(c, row.c.provider_id), row.c.funding.is_not(None))
+    shown = and_(viewer_is_provider_or_admin(c, row.c.provider_id), row.c.funding.is_not(None))
     return case((shown, money(c, "Session", details, earned, row.c.currency)), else_=None)
 
 
@@ -197,7 +198,7 @@ def _phone_number(c: Compiler, row: Any, _details: Details) -> ColumnElement[Any
     member, user = alias(MEMBERS), alias(USERS)
     phone = (select(user.c.phone).select_from(member.join(user, user.c.id == member.c.user_id))
              .where(member.c.id == row.c.member_id).correlate_except(member, user).scalar_subquery())
-    shown = and_(row.c.modality == Modality.PHONE.name, _viewer_is_provider_or_admin(c, row.c.provider_id),
+    shown = and_(row.c.modality == Modality.PHONE.name, viewer_is_provider_or_admin(c, row.c.provider_id),
                  sees_contact_details(c, row.c.member_id))
     return case((shown, phone), else_=None)
 
@@ -279,25 +280,27 @@ def sees_contact_details(c: Compiler, member_id: ColumnElement[Any]) -> ColumnEl
     return _self_admin_or_pair(c, member_id, pair)
 
 
-def person_json(c: Compiler, parent: str, details: Details, people: Any, person_id: ColumnElement[Any]
-                ) -> ColumnElement[Any]:
-    """A member or provider (`people` is their table) with its user row joined, as one scalar subquery."""
-    return person_where(c, parent, details, people, lambda person: person.c.id == person_id)
+def person_json(c: Compiler, type_: GraphQLObjectType, details: Details, people: Any, person_id: ColumnElement[Any],
+                *, visible: Callable[[Person], ColumnElement[bool]] | None = None) -> ColumnElement[Any]:
+    """A member or provider (`people` is their table, `type_` theirs) with its user row joined, as one scalar
+    subquery; null unless `visible` holds for it, when given."""
+    return person_where(c, type_, details, people, lambda row: and_(
+        row.c.id == person_id, *([visible(row)] if visible is not None else [])))
 
 
-def person_where(c: Compiler, parent: str, details: Details, people: Any,
-                 where: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[Any]:
-    """The member or provider for whose row (an alias of `people`) `where` holds, its user joined; else null."""
+def person_where(c: Compiler, type_: GraphQLObjectType, details: Details, people: Any,
+                 where: Callable[[Person], ColumnElement[bool]]) -> ColumnElement[Any]:
+    """The member or provider for whose row `where` holds, its user joined; else null."""
     person, user = alias(people), alias(USERS)
-    value = c.child(parent, details, Person(c=person.c, user=user))
-    return (select(value).select_from(person.join(user, user.c.id == person.c.user_id))
-            .where(where(person)).correlate_except(person, user).scalar_subquery())
+    row = Person(c=person.c, user=user)
+    return (select(c.object(type_, details, row)).select_from(person.join(user, user.c.id == person.c.user_id))
+            .where(where(row)).correlate_except(person, user).scalar_subquery())
 
 
 def _person(parent: str, field: str, people: Any, key: str) -> None:
     """`parent.field` is the member or provider whose id is the parent row's `key`."""
     def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-        return person_json(c, parent, details, people, column_of(row.c, key))
+        return person_json(c, c.field_type(parent, details), details, people, column_of(row.c, key))
 
     handles(parent, field)(handler)
 
@@ -311,20 +314,20 @@ for _parent in ("Session", "Conversation", "Service", "Package"):
 def sees_provider(c: Compiler, provider: Any) -> ColumnElement[bool]:
     """`visibility.can_see_provider`: a profile its state shows to everyone, else the provider and admins."""
     shown = [state.name for state in ProviderVisibility if state.profile_visible]
-    return or_(provider.c.visibility.in_(shown), _viewer_is_provider_or_admin(c, provider.c.id))
+    return or_(provider.c.visibility.in_(shown), viewer_is_provider_or_admin(c, provider.c.id))
 
 
 @handles("User", "member")
 def _user_member(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`User.member`: the user's member profile if the viewer may see it (`visibility.can_see_member`)."""
-    return person_where(c, "User", details, MEMBERS,
+    return person_where(c, c.field_type("User", details), details, MEMBERS,
                         lambda member: and_(member.c.user_id == row.c.id, sees_member_profile(c, member.c.id)))
 
 
 @handles("User", "provider")
 def _user_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`User.provider`: the user's provider profile if the viewer may see it."""
-    return person_where(c, "User", details, PROVIDERS,
+    return person_where(c, c.field_type("User", details), details, PROVIDERS,
                         lambda provider: and_(provider.c.user_id == row.c.id, sees_provider(c, provider)))
 
 
@@ -427,7 +430,7 @@ decimals ("0.1500"), which JSON reads as the same float (never as an int), so or
 def _services(c: Compiler, row: Person, details: Details) -> ColumnElement[Any]:
     """`services_by_provider_id`'s order; archived ones only for the provider themself and admins."""
     service = alias(SERVICES)
-    shown = or_(_viewer_is_provider_or_admin(c, row.c.id), service.c.archived_at.is_(None))
+    shown = or_(viewer_is_provider_or_admin(c, row.c.id), service.c.archived_at.is_(None))
     order = [column_of(service.c, column.key) for column in SERVICES_ORDER]
     return (select(json_list(c.child("Provider", details, service), *order))
             .where(service.c.provider_id == row.c.id, shown).correlate_except(service).scalar_subquery())
@@ -478,7 +481,7 @@ def _provider_earnings(c: Compiler, row: Person, details: Details) -> ColumnElem
                           "commission": totals.c.gross - totals.c.net,
                           "currency": func.coalesce(currency, const("USD"))})
     found = select(c.child("Provider", details, earned)).select_from(totals).correlate_except(totals).scalar_subquery()
-    return case((_viewer_is_provider_or_admin(c, row.c.id), found), else_=None)
+    return case((viewer_is_provider_or_admin(c, row.c.id), found), else_=None)
 
 
 def gross_of(fee: ColumnElement[Any], *, captured: ColumnElement[Any], refunded: ColumnElement[Any]
@@ -608,13 +611,19 @@ def _sessions_refunded(_c: Compiler, row: Any, _details: Details) -> ColumnEleme
 _id("Conversation")
 
 
+def newest_of(c: Compiler, parent: str, details: Details, table: Any, key: str, parent_id: ColumnElement[Any]
+              ) -> ColumnElement[Any]:
+    """The row of `table` with the highest id whose `key` is `parent_id` (a conversation's last message, a
+    session's last event), as the parent's field `details` selects it."""
+    row, earlier = alias(table), alias(table)
+    newest = (select(func.max(earlier.c.id)).where(column_of(earlier.c, key) == parent_id)
+              .correlate_except(earlier).scalar_subquery())
+    return (select(c.child(parent, details, row)).where(row.c.id == newest).correlate_except(row).scalar_subquery())
+
+
 @handles("Conversation", "lastMessage")
 def _last_message(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    message, earlier = alias(MESSAGES), alias(MESSAGES)
-    newest = (select(func.max(earlier.c.id)).where(earlier.c.conversation_id == row.c.id).correlate_except(earlier)
-              .scalar_subquery())
-    return (select(c.child("Conversation", details, message)).where(message.c.id == newest)
-            .correlate_except(message).scalar_subquery())
+    return newest_of(c, "Conversation", details, MESSAGES, "conversation_id", row.c.id)
 
 
 _id("Message")
@@ -702,11 +711,7 @@ def _actor(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
 
 @handles("Session", "lastEvent")
 def _last_event(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    event, earlier = alias(EVENTS), alias(EVENTS)
-    newest = (select(func.max(earlier.c.id)).where(earlier.c.session_id == row.c.id).correlate_except(earlier)
-              .scalar_subquery())
-    return (select(c.child("Session", details, event)).where(event.c.id == newest)
-            .correlate_except(event).scalar_subquery())
+    return newest_of(c, "Session", details, EVENTS, "session_id", row.c.id)
 
 
 _id("Notification")

@@ -81,6 +81,7 @@ class ReadPath:
         self.refused = 0
         self.failed = 0
         self.answered = 0
+        self.guarded = 0
 
     async def _open(self) -> asyncpg.Pool:
         """asyncpg's own pool, beside SQLAlchemy's: a read is one statement outside any transaction, so a
@@ -133,13 +134,17 @@ class ReadPath:
         self.compiled += 1
         return plan
 
-    async def run(self, plan: Plan, values: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, plan: Plan, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The `data` object; None when a guard of the plan failed (`Compiler.require`): the resolvers answer."""
         pool = self._pool or await self._open()
         try:
             text = await pool.fetchval(plan.sql, *plan.arguments(values))
         except Exception:
             log.error("read path: the statement failed:\n%s", plan.sql)
             raise
+        if text is None:
+            self.guarded += 1
+            return None
         self.answered += 1
         data: dict[str, Any] = orjson.loads(text)
         return data

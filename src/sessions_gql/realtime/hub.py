@@ -12,12 +12,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterat
 from typing import Any, TypeVar
 
 from broadcaster import Broadcast, Event
+from sqlalchemy.exc import SQLAlchemyError
 
 from sessions_gql.config import Settings
 from sessions_gql.realtime.presence import GuardedPresence, MemoryPresence, RedisPresence
 from sessions_gql.realtime.redis_backend import ResilientRedisBackend
 
 QUEUE_SIZE = 16
+DATABASE_UNAVAILABLE = (SQLAlchemyError, OSError, TimeoutError)
+"""What a busy or unreachable database raises (a pool timeout, a killed connection, a refused connect): a
+subscription waits RETRY_SECONDS and reads again, it is never ended or moved past an event by one."""
+RETRY_SECONDS = 1.0
 T = TypeVar("T")
 
 

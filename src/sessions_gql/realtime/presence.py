@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from redis import asyncio as redis
 from redis.exceptions import RedisError
 
+from sessions_gql import moments
 from sessions_gql.domain.enums import Party, PresenceState, SessionStatus
 from sessions_gql.observability import presence_unavailable
 from sessions_gql.realtime.channels import presence_channel
@@ -110,6 +111,7 @@ class GuardedPresence:
             unavailable("clear", exc)
 
     async def present(self, session_id: uuid.UUID) -> dict[Party, datetime]:
+        moments.read("presence")
         try:
             return await self.store.present(session_id)
         except (RedisError, OSError) as exc:

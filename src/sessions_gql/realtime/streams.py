@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessions_gql.api.cursors import decode_cursor, encode_cursor
@@ -25,11 +24,11 @@ from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
 from sessions_gql.realtime.channels import decode, user_channel
-from sessions_gql.realtime.hub import still_wanted, wait
+from sessions_gql.realtime.frames import SharedRows
+from sessions_gql.realtime.hub import DATABASE_UNAVAILABLE, RETRY_SECONDS, still_wanted, wait
 from sessions_gql.services.deps import Deps
 
 PAGE = 100
-RETRY_SECONDS = 1.0
 log = logging.getLogger("sessions_gql.realtime")
 SAFETY_POLL = 15.0
 Row = TypeVar("Row")
@@ -133,30 +132,35 @@ def channel_for(viewer: Viewer, target: uuid.UUID | None, channel_of: Callable[[
     return user_channel(viewer.user_id)
 
 async def follow(context: Context, *, channels: Sequence[str], after: str | None, model: Any,
-                 fetch: Fetch, ephemeral: bool = False) -> AsyncIterator[Any]:
+                 fetch: Fetch, ephemeral: bool = False, payload: Callable[[Any], Any] | None = None
+                 ) -> AsyncIterator[Any]:
     """Yield rows of `model` past the cursor in position order, forever; with `ephemeral`, also the
-    live-only payloads (typing, read receipts) as dicts, as they arrive."""
+    live-only payloads (typing, read receipts) as dicts, as they arrive. With `payload`, each row is yielded as
+    `payload(row)`: built once for all the subscribers of a shared read, and marked so that they can share its
+    frame too (realtime/frames.py)."""
     deps = context.deps
     if after is not None:
         parse_cursor(after)  # a malformed cursor is refused before anything is opened
     async with slot(context), deps.hub.listen(*channels, counted=False) as queue:
         last = await _start(deps, after, model)
         share = getattr(fetch, "share_key", None)
+        frames = getattr(deps, "frames", None)
+        shared = share is not None and frames is not None and frames.enabled
         with deps.hub.live():
             while True:
                 still_wanted()
                 try:
                     rows = await deps.hub.read_once(None if share is None else (*share, last),
-                                                    _reader(deps, fetch, last))
-                except (SQLAlchemyError, OSError, TimeoutError):
+                                                    _reader(deps, fetch, last, shared=shared))
+                except DATABASE_UNAVAILABLE:
                     log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
                     await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
                     continue
                 still_wanted()
-                for row in rows:
+                for index, row in enumerate(rows):
                     last = int(row.position)
                     context.reset_loaders()
-                    yield row
+                    yield _item(rows, index, payload)
                     await context.close()  # never hold a connection while the client reads
                 if len(rows) == PAGE:
                     continue
@@ -174,17 +178,24 @@ async def _start(deps: Any, after: str | None, model: Any) -> int:
         still_wanted()  # a retry loop must not outlive its socket when a library lost the cancellation
         try:
             return await start_position(deps, after, model)
-        except (SQLAlchemyError, OSError, TimeoutError):
+        except DATABASE_UNAVAILABLE:
             log.warning("subscription start failed; retrying", exc_info=True)
             await asyncio.sleep(RETRY_SECONDS)
 
 
-def _reader(deps: Any, fetch: Fetch, last: int) -> Callable[[], Awaitable[list[Any]]]:
+def _reader(deps: Any, fetch: Fetch, last: int, *, shared: bool) -> Callable[[], Awaitable[list[Any]]]:
     async def read() -> list[Any]:
         async with deps.sessions() as db:
-            return list(await fetch(db, last))
+            rows = await fetch(db, last)
+        return SharedRows(rows) if shared else list(rows)
 
     return read
+
+
+def _item(rows: list[Any], index: int, payload: Callable[[Any], Any] | None) -> Any:
+    if payload is None:
+        return rows[index]
+    return rows.payload(index, payload) if isinstance(rows, SharedRows) else payload(rows[index])
 
 
 def shared(fetch: Fetch, *key: object) -> Fetch:

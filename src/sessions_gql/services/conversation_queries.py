@@ -36,7 +36,7 @@ def can_see(viewer: Viewer, conversation: m.Conversation) -> bool:
     return viewer.is_admin or side_of(viewer, conversation) is not None
 
 
-def _scope(viewer: Viewer) -> list[ColumnElement[bool]]:
+def conversation_scope(viewer: Viewer) -> list[ColumnElement[bool]]:
     """Admins see every conversation; members and providers their own."""
     if viewer.is_admin:
         return []
@@ -47,14 +47,22 @@ def _scope(viewer: Viewer) -> list[ColumnElement[bool]]:
     return [false()]
 
 
-async def conversations_page(db: AsyncSession, *, viewer: Viewer, first: int,
-                             after: tuple[datetime, uuid.UUID] | None) -> Page:
-    """Newest activity first, keyset on (last_message_at, id)."""
-    conditions = [*_scope(viewer), C.last_message_at.is_not(None)]
+CONVERSATION_ORDER = (C.last_message_at.desc(), C.id.desc())
+
+
+def conversation_conditions(viewer: Viewer, after: tuple[datetime, uuid.UUID] | None) -> list[ColumnElement[bool]]:
+    """The viewer's conversations that have a message, after the keyset cursor (`CONVERSATION_ORDER`)."""
+    conditions = [*conversation_scope(viewer), C.last_message_at.is_not(None)]
     if after is not None:
         at, key = after
         conditions.append(or_(C.last_message_at < at, and_(C.last_message_at == at, C.id < key)))
-    query = select(C).where(*conditions).order_by(C.last_message_at.desc(), C.id.desc()).limit(first + 1)
+    return conditions
+
+
+async def conversations_page(db: AsyncSession, *, viewer: Viewer, first: int,
+                             after: tuple[datetime, uuid.UUID] | None) -> Page:
+    """Newest activity first, keyset on (last_message_at, id)."""
+    query = select(C).where(*conversation_conditions(viewer, after)).order_by(*CONVERSATION_ORDER).limit(first + 1)
     rows = list((await db.scalars(query)).all())
     return Page(rows=rows[:first], has_next=len(rows) > first)
 

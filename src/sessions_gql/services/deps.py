@@ -39,6 +39,8 @@ class Deps:
 
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
     hub: Any = None
+    frames: Any = None
+    """Subscription frames shared between subscribers (`realtime.frames.Frames`), set by the app."""
     read_path: Any = None
     """The compiled read plans (`readpath.plans.ReadPath`), made on the first query on PostgreSQL."""
     viewers: dict[Any, tuple[Any, float]] = field(default_factory=dict)

@@ -193,24 +193,31 @@ def gross_of(fee: Decimal, *, captured: int, refunded: int) -> Decimal:
     return (Decimal(fee) * share).quantize(Decimal("0.01"))
 
 
-async def unread_counts(db: AsyncSession, *, viewer: Viewer) -> tuple[int, int]:
-    notifications = await db.scalar(
-        select(func.count()).select_from(m.Notification).where(
-            m.Notification.user_id == viewer.user_id, m.Notification.read_at.is_(None)
-        )
-    )
+def unread_notifications_count(user_id: Any) -> Select[int]:
+    """The user's notifications not yet read (`user_id` a value or a bind parameter)."""
+    N = m.Notification
+    return select(func.count()).select_from(N).where(N.user_id == user_id, N.read_at.is_(None))
+
+
+def unread_messages_count(viewer: Viewer) -> Select[int] | None:
+    """Messages in the viewer's conversations from the other side, and system ones, after the viewer's read
+    mark; None for a viewer with no side (an admin)."""
     C, Msg = m.Conversation, m.Message
     if viewer.member_id is not None:
         mine, read_up_to = C.member_id == viewer.member_id, C.member_read_up_to
     elif viewer.provider_id is not None:
         mine, read_up_to = C.provider_id == viewer.provider_id, C.provider_read_up_to
     else:
-        return int(notifications or 0), 0
-    messages = await db.scalar(
-        select(func.count()).select_from(Msg).join(C, C.id == Msg.conversation_id).where(
-            mine,
-            or_(Msg.sender_user_id.is_(None), Msg.sender_user_id != viewer.user_id),
-            or_(read_up_to.is_(None), Msg.id > read_up_to),
-        )
+        return None
+    return select(func.count()).select_from(Msg).join(C, C.id == Msg.conversation_id).where(
+        mine,
+        or_(Msg.sender_user_id.is_(None), Msg.sender_user_id != viewer.user_id),
+        or_(read_up_to.is_(None), Msg.id > read_up_to),
     )
+
+
+async def unread_counts(db: AsyncSession, *, viewer: Viewer) -> tuple[int, int]:
+    notifications = await db.scalar(unread_notifications_count(viewer.user_id))
+    messages_query = unread_messages_count(viewer)
+    messages = await db.scalar(messages_query) if messages_query is not None else 0
     return int(notifications or 0), int(messages or 0)

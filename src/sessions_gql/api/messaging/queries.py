@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 import strawberry
 
 from sessions_gql.api import ids
 from sessions_gql.api.common import page_info
 from sessions_gql.api.context import Info
-from sessions_gql.api.cursors import BAD_CURSOR, decode_cursor, encode_cursor, page_size
+from sessions_gql.api.cursors import encode_cursor, page_size, time_and_id
 from sessions_gql.api.messaging.types import Conversation, ConversationConnection, ConversationEdge, Message
-from sessions_gql.domain.errors import NotFound, ValidationError
+from sessions_gql.domain.errors import NotFound
 from sessions_gql.services import conversation_queries
-
-
-def _activity_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    at, raw_id = decode_cursor(cursor, parts=2)
-    try:
-        key = datetime.fromisoformat(at), uuid.UUID(raw_id)
-    except ValueError:
-        raise ValidationError(BAD_CURSOR, field="after") from None
-    if key[0].tzinfo is None:
-        raise ValidationError(BAD_CURSOR, field="after")
-    return key
 
 
 async def conversation(info: Info, id: strawberry.ID) -> Conversation | None:
@@ -45,7 +29,7 @@ async def conversations(info: Info, first: int | None = 20, after: str | None = 
     """The viewer's conversations, newest activity first."""
     page = await conversation_queries.conversations_page(
         await info.context.db(), viewer=info.context.viewer,
-        first=page_size(first, maximum=info.context.deps.settings.max_page_size), after=_activity_cursor(after))
+        first=page_size(first, maximum=info.context.deps.settings.max_page_size), after=time_and_id(after))
     loader = info.context.loaders.conversation_by_id
     edges = []
     for row in page.rows:

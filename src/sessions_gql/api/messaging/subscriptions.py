@@ -18,6 +18,7 @@ from sessions_gql.api.messaging.types import (
     MessageAdded,
     MessagesRead,
     TypingChanged,
+    message_added,
 )
 from sessions_gql.api.people.types import User
 from sessions_gql.db import models as m
@@ -71,9 +72,9 @@ async def conversation_events(info: Info, conversation_id: strawberry.ID | None 
     channel = streams.channel_for(viewer, target, conversation_channel, what="conversation", field="conversationId")
     fetch = streams.message_fetch(viewer, target)
     async for item in streams.follow(context, channels=[channel], after=after, model=m.Message, fetch=fetch,
-                                     ephemeral=True):
-        if isinstance(item, m.Message):
-            yield MessageAdded(message=Message.of(item))
+                                     ephemeral=True, payload=message_added):
+        if isinstance(item, MessageAdded):
+            yield item
             continue
         event = await _ephemeral(info, item, target)
         if event is not None:

@@ -145,6 +145,10 @@ class TypingChanged:
     at: datetime
 
 
+def message_added(row: m.Message) -> MessageAdded:
+    return MessageAdded(message=Message.of(row))
+
+
 ConversationEvent = Annotated[MessageAdded | MessagesRead | TypingChanged, strawberry.union("ConversationEvent")]
 
 

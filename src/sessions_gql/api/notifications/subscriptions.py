@@ -15,6 +15,6 @@ async def notification_added(info: Info, after: str | None = None) -> AsyncGener
     context = info.context
     viewer = context.viewer
     fetch = streams.notification_fetch(viewer)
-    async for row in streams.follow(context, channels=[user_channel(viewer.user_id)], after=after,
-                                    model=m.Notification, fetch=fetch):
-        yield Notification.of(row)
+    async for notification in streams.follow(context, channels=[user_channel(viewer.user_id)], after=after,
+                                             model=m.Notification, fetch=fetch, payload=Notification.of):
+        yield notification

@@ -13,7 +13,7 @@ from sessions_gql.api import ids
 from sessions_gql.api.common import Node, resolver_field
 from sessions_gql.api.context import Info
 from sessions_gql.api.errors import BasicError, InsufficientFundsError
-from sessions_gql.api.people.types import Member, Provider, Service, provider_of
+from sessions_gql.api.people.types import Member, Provider, Service, provider_of, service_of
 from sessions_gql.api.sessions.queries import sessions_connection
 from sessions_gql.api.sessions.types import SessionConnection
 from sessions_gql.db import models as m
@@ -47,9 +47,7 @@ class Package(Node):
 
     @strawberry.field
     async def service(self, info: Info) -> Service:
-        row = await info.context.loaders.service_by_id.load(self.row.service_id)
-        assert row is not None
-        return Service.of(row)
+        return await service_of(info, self.row.service_id)
 
     @resolver_field(description="Places not yet booked (\"Unscheduled\"); refunded ones are not counted.")
     async def sessions_remaining(self, info: Info) -> int:

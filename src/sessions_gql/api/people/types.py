@@ -403,6 +403,12 @@ async def member_of(info: Info, member_id: uuid.UUID, *, of_session: bool = Fals
     return Member.of(row)
 
 
+async def service_of(info: Info, service_id: uuid.UUID) -> Service:
+    row = await info.context.loaders.service_by_id.load(service_id)
+    assert row is not None
+    return Service.of(row)
+
+
 async def provider_of(info: Info, provider_id: uuid.UUID) -> Provider:
     row = await info.context.loaders.provider_by_id.load(provider_id)
     assert row is not None

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import strawberry
 
 from sessions_gql.api import ids
 from sessions_gql.api.common import page_info
 from sessions_gql.api.context import Info
-from sessions_gql.api.cursors import decode_cursor, encode_cursor, page_size, selects
+from sessions_gql.api.cursors import encode_cursor, page_size, selects, time_and_id
 from sessions_gql.api.sessions.inputs import SessionFilter
 from sessions_gql.api.sessions.types import Session, SessionConnection, SessionEdge, load_session
 from sessions_gql.domain.enums import Funding
@@ -29,26 +28,15 @@ def session_query(filter: SessionFilter | None, *, member_id: uuid.UUID | None, 
     return session_queries.SessionQuery(
         view=wanted.view.value if wanted.view is not None else None,
         statuses=tuple(wanted.statuses or ()),
-        member_id=member_id or ids.maybe_uuid(wanted.member_id, "Member", field="filter.memberId"),
-        provider_id=provider_id or ids.maybe_uuid(wanted.provider_id, "Provider", field="filter.providerId"),
+        member_id=member_id if member_id is not None else ids.maybe_uuid(wanted.member_id, "Member",
+                                                                         field="filter.memberId"),
+        provider_id=provider_id if provider_id is not None else ids.maybe_uuid(wanted.provider_id, "Provider",
+                                                                               field="filter.providerId"),
         starts_after=wanted.starts_after,
         starts_before=wanted.starts_before,
         package_id=package_id,
         funding=funding,
     )
-
-
-def after_key(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if after is None:
-        return None
-    starts, raw_id = decode_cursor(after, parts=2)
-    try:
-        key = datetime.fromisoformat(starts), uuid.UUID(raw_id)
-    except ValueError:
-        key = None
-    if key is None or key[0].tzinfo is None:
-        raise ValidationError("that cursor is not one this API gave out", field="after")
-    return key
 
 
 async def sessions_connection(
@@ -65,7 +53,7 @@ async def sessions_connection(
     page = await session_queries.sessions_page(
         await info.context.db(), viewer=info.context.viewer,
         query=session_query(filter, member_id=member_id, provider_id=provider_id, package_id=package_id),
-        now=info.context.deps.clock.now(), first=size, after=after_key(after), count=selects(info, "totalCount"),
+        now=info.context.deps.clock.now(), first=size, after=time_and_id(after), count=selects(info, "totalCount"),
     )
     loader = info.context.loaders.session_by_id
     for row in page.rows:

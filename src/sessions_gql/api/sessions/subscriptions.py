@@ -25,8 +25,9 @@ async def session_events(info: Info, session_id: strawberry.ID | None = None, af
         await presence_service.party_of(context.deps, viewer, target)
     channel = streams.channel_for(viewer, target, session_channel, what="session", field="sessionId")
     fetch = streams.timeline_fetch(viewer, target)
-    async for row in streams.follow(context, channels=[channel], after=after, model=m.TimelineEvent, fetch=fetch):
-        yield TimelineEvent.of(row)
+    async for event in streams.follow(context, channels=[channel], after=after, model=m.TimelineEvent, fetch=fetch,
+                                      payload=TimelineEvent.of):
+        yield event
 
 
 async def waiting_room_updates(info: Info, session_id: strawberry.ID) -> AsyncGenerator[PresenceUpdate, None]:

@@ -28,7 +28,7 @@ from sessions_gql.api.enums import (
 )
 from sessions_gql.api.errors import BasicError, InsufficientFundsError, LateCancellationError, ScheduleConflictError
 from sessions_gql.api.links import links
-from sessions_gql.api.people.types import Member, Provider, Service, User, member_of, provider_of
+from sessions_gql.api.people.types import Member, Provider, Service, User, member_of, provider_of, service_of
 from sessions_gql.db import models as m
 from sessions_gql.domain.credits import expected_earnings
 from sessions_gql.domain.enums import Modality as ModalityEnum
@@ -215,9 +215,7 @@ class Session(Node):
 
     @strawberry.field
     async def service(self, info: Info) -> Service:
-        row = await info.context.loaders.service_by_id.load(self.row.service_id)
-        assert row is not None
-        return Service.of(row)
+        return await service_of(info, self.row.service_id)
 
     @strawberry.field
     def duration_minutes(self) -> int:
