@@ -21,6 +21,8 @@ from sessions_gql.api.cursors import decode_cursor
 from sessions_gql.api.sessions import types as session_types
 from sessions_gql.app import build_deps
 from sessions_gql.db import models as m
+from sessions_gql.realtime.hub import RESYNC_CHANNEL
+from sessions_gql.realtime.relay import Relay, pending, sequence_once
 from tests.api.lifecycle_helpers import REQUEST, action, world
 from tests.harness.app import START, TEST_SECRET, Api, settings_for
 from tests.harness.fixtures import database_name, make_database
@@ -233,3 +235,54 @@ async def test_an_event_whose_fields_hit_a_busy_database_is_delivered_once_it_an
     assert [(e["type"], e["session"]["id"]) for e in events] == [
         (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]
     assert len(failed) == 1
+
+
+async def test_wake_ups_the_relay_could_not_publish_are_followed_by_a_resync(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis refuses the relay's publishes for one batch: the relay owes a resync and sends it on the next pass,
+    and the subscriber reads the events from the database then, long before its safety poll."""
+    w = await world(live.api)
+    task = await start_listening(live.ws_url, w.provider.token, 3)
+    realtime = live.app.state.realtime
+    hub, refused, resynced = realtime.hub, [], []
+    publish = hub.publish
+    for _ in range(1500):  # the relay's own resync at start is out
+        if not realtime.relay.owes_resync:
+            break
+        await asyncio.sleep(0.02)
+
+    async def refuses_until_resync(channel: str, message: Any) -> None:
+        if channel == RESYNC_CHANNEL:
+            resynced.append(message)
+        elif not resynced:
+            refused.append(channel)
+            raise ConnectionError("Redis refused the publish")
+        await publish(channel, message)
+
+    monkeypatch.setattr(hub, "publish", refuses_until_resync)
+    resyncs = hub.resyncs
+    made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(6),
+                                 "modality": "VIDEO"}, w.member)
+    events = await asyncio.wait_for(task, timeout=60)  # the safety poll is 150 s or more away
+    assert [(e["type"], e["session"]["id"]) for e in events] == [
+        (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]
+    assert refused and len(resynced) == 1 and hub.resyncs > resyncs and not realtime.relay.owes_resync
+
+
+async def test_a_relay_that_died_before_publishing_is_covered_by_the_next_relay_to_start(live: LiveServer) -> None:
+    """The relay sequenced a batch (committed) and its process died before publishing it: no wake-up was ever
+    sent. A relay starting afterwards sends a resync, and the subscriber reads the batch."""
+    w = await world(live.api)
+    task = await start_listening(live.ws_url, w.provider.token, 3)
+    realtime = live.app.state.realtime
+    await realtime.relay.stop()
+    made = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(8),
+                                 "modality": "VIDEO"}, w.member)
+    assert await sequence_once(live.deps)  # positioned and marked published; the wake-ups die with the "process"
+    assert not await pending(live.deps)
+    realtime.relay = Relay(live.deps, realtime.hub)
+    await realtime.relay.start()
+    events = await asyncio.wait_for(task, timeout=60)
+    assert [(e["type"], e["session"]["id"]) for e in events] == [
+        (kind, made["session"]["id"]) for kind in ("REQUESTED", "APPROVED_BY_MEMBER", "FUNDS_HELD")]

@@ -12,8 +12,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from redis import asyncio as redis
 
-from sessions_gql.realtime.redis_backend import ResilientRedisBackend
+from sessions_gql.realtime.redis_backend import RESYNC, ResilientRedisBackend
 from tests.harness.bounds import PROMPT_SECONDS
 from tests.harness.servers import RedisServer
 
@@ -41,3 +42,42 @@ async def test_disconnect_ends_a_listener_that_swallowed_one_cancellation(redis_
     assert swallowed.is_set()
     assert backend._runner is not None and backend._runner.cancelled()
     assert not backend.connected.is_set()
+
+
+async def test_a_subscribe_returns_once_redis_has_confirmed_it(redis_server: RedisServer) -> None:
+    """A stream subscribes, then reads its start position: a wake-up published after that read must reach it,
+    so the subscription has to be in force at Redis when `subscribe` returns, not merely sent."""
+    backend = ResilientRedisBackend(redis_server.url)
+    await backend.connect()
+    admin = redis.Redis.from_url(redis_server.url)
+    try:
+        async with asyncio.timeout(PROMPT_SECONDS * 4):
+            await backend.connected.wait()
+        await admin.execute_command("CLIENT", "PAUSE", "600", "ALL")  # Redis holds every client's commands
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await backend.subscribe("sessions-gql-test:confirm")
+        waited = loop.time() - began
+        counts = await admin.pubsub_numsub("sessions-gql-test:confirm")
+        assert counts == [(b"sessions-gql-test:confirm", 1)]
+        assert waited >= 0.5, waited  # it waited out the pause: the confirmation came after it
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await admin.aclose()
+        await backend.disconnect()
+
+
+async def test_a_channel_subscribed_while_redis_was_away_gets_resync_once_confirmed(
+    redis_server: RedisServer
+) -> None:
+    """Subscribed before the connection is up, the channel is subscribed by the (re)connect, and RESYNC on it
+    follows Redis's confirmation: whatever was published meanwhile is read from the database."""
+    backend = ResilientRedisBackend(redis_server.url)
+    await backend.subscribe("sessions-gql-test:early")  # before connect: nothing to send it on yet
+    await backend.connect()
+    try:
+        async with asyncio.timeout(PROMPT_SECONDS * 4):
+            event = await backend.next_published()
+        assert (event.channel, event.message) == ("sessions-gql-test:early", RESYNC)
+    finally:
+        await backend.disconnect()

@@ -23,6 +23,9 @@ DATABASE_UNAVAILABLE = (SQLAlchemyError, OSError, TimeoutError)
 """What a busy or unreachable database raises (a pool timeout, a killed connection, a refused connect): a
 subscription waits RETRY_SECONDS and reads again, it is never ended or moved past an event by one."""
 RETRY_SECONDS = 1.0
+RESYNC_CHANNEL = "resync"
+"""Every process listens here; a message wakes all its subscribers to read the database (relay.Relay sends one
+when it could not publish a wake-up, and when it starts, in case its process died between the two)."""
 T = TypeVar("T")
 
 
@@ -37,11 +40,13 @@ class Hub(Broadcast):
             super().__init__("memory://")
             self.presence = GuardedPresence(MemoryPresence())
         self.subscriber_count = 0
+        self.resyncs = 0
         self.started = False
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def connect(self) -> None:
         await super().connect()
+        await self._backend.subscribe(RESYNC_CHANNEL)
         self.started = True
 
     async def disconnect(self) -> None:
@@ -51,7 +56,12 @@ class Hub(Broadcast):
     async def _listener(self) -> None:
         while True:
             event = await self._backend.next_published()
-            for queue in list(self._subscribers.get(event.channel, [])):
+            if event.channel == RESYNC_CHANNEL:  # a relay could not publish some wake-ups: everyone reads again
+                self.resyncs += 1
+                queues = {queue for members in self._subscribers.values() for queue in members}
+            else:
+                queues = set(self._subscribers.get(event.channel, ()))
+            for queue in queues:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(event)
 

@@ -1,8 +1,9 @@
 """A broadcaster backend on Redis pub/sub that survives Redis restarts.
 
 broadcaster's own Redis backend stops listening when the connection drops (its issue #144). This one
-reconnects with backoff, resubscribes every channel, and then delivers a RESYNC event on each channel so
-live subscriptions catch up from the database: Redis is the fast path, the database the record.
+reconnects with backoff, resubscribes every channel, and then delivers a RESYNC event on each channel (once
+Redis confirms it) so live subscriptions catch up from the database: Redis is the fast path, the database the
+record. A subscribe returns once Redis has confirmed it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class ResilientRedisBackend(BroadcastBackend):
         self._url = url
         self._min_backoff, self._max_backoff = min_backoff, max_backoff
         self._channels: set[str] = set()
+        self._confirming: dict[str, list[asyncio.Future[None]]] = {}
+        self._resync_on_confirm: set[str] = set()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._publisher = redis.Redis.from_url(url)
         self._pubsub: Any = None
@@ -52,10 +55,28 @@ class ResilientRedisBackend(BroadcastBackend):
         await self._publisher.aclose()
 
     async def subscribe(self, channel: str) -> None:
+        """Returns once Redis has confirmed the subscription, so that a message published after this returns
+        reaches us (a stream reads its start position after subscribing). Not connected, or the connection
+        lost meanwhile: the reconnect subscribes the channel and delivers RESYNC on it."""
         self._channels.add(channel)
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.subscribe(channel)
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirming.setdefault(channel, []).append(confirmed)
+        try:
+            await pubsub.subscribe(channel)
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                await asyncio.shield(confirmed)
+        except (RedisError, OSError, TimeoutError):
+            self._resync_on_confirm.add(channel)  # whenever it is confirmed (here, or after a reconnect)
+            log.warning("redis subscribe to %s unconfirmed; RESYNC follows its confirmation", channel)
+        finally:
+            waiting = self._confirming.get(channel)
+            if waiting is not None and confirmed in waiting:
+                waiting.remove(confirmed)
+                if not waiting:
+                    del self._confirming[channel]
 
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
@@ -80,15 +101,15 @@ class ResilientRedisBackend(BroadcastBackend):
             pubsub = client.pubsub()
             try:
                 await client.ping()
-                if self._channels:
-                    await pubsub.subscribe(*self._channels)
-                self._pubsub = pubsub
+                self._pubsub = pubsub  # first: a channel subscribed from now on is sent on this connection
+                channels = set(self._channels)
+                self._resync_on_confirm = channels  # each gets RESYNC once Redis confirms it
+                if channels:
+                    await pubsub.subscribe(*channels)
                 self.connected.set()
                 if not first:
                     self.reconnects += 1
                     log.warning("redis pub/sub reconnected; %d channels resubscribed", len(self._channels))
-                    for channel in list(self._channels):
-                        self._events.put_nowait(Event(channel=channel, message=RESYNC))
                 first, backoff = False, self._min_backoff
                 await self._listen(client, pubsub)
             except (RedisError, OSError) as exc:
@@ -115,10 +136,25 @@ class ResilientRedisBackend(BroadcastBackend):
                 if idle % 20 == 0:
                     await client.ping()  # notice a lost server even with nothing subscribed
                 continue
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is not None and message.get("type") == "message":
-                channel, data = message["channel"], message["data"]
-                self._events.put_nowait(Event(
-                    channel=channel.decode() if isinstance(channel, bytes) else channel,
-                    message=data.decode() if isinstance(data, bytes) else data,
-                ))
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            kind, channel = message.get("type"), _text(message.get("channel"))
+            if kind == "message":
+                self._events.put_nowait(Event(channel=channel, message=_text(message["data"])))
+            elif kind == "subscribe":
+                self._confirmed(channel)
+
+    def _confirmed(self, channel: str) -> None:
+        """Redis processed a SUBSCRIBE: release who waits for it; after a (re)connect, deliver RESYNC on the
+        channel, since what was published while it was not subscribed never reached us."""
+        for waiting in self._confirming.pop(channel, []):
+            if not waiting.done():
+                waiting.set_result(None)
+        if channel in self._resync_on_confirm:
+            self._resync_on_confirm.discard(channel)
+            self._events.put_nowait(Event(channel=channel, message=RESYNC))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -18,7 +18,8 @@ from sqlalchemy import bindparam, select, text, update
 
 from sessions_gql.db import models as m
 from sessions_gql.realtime.channels import encode
-from sessions_gql.realtime.hub import Hub
+from sessions_gql.realtime.hub import RESYNC_CHANNEL, Hub
+from sessions_gql.realtime.redis_backend import RESYNC
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql.relay")
@@ -81,6 +82,9 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()  # one pass at a time in this process; `paused()` holds it
         self.published = 0
+        self.owes_resync = True
+        """A wake-up may be missing: one this relay failed to publish, or, at start, one a relay of this process
+        sequenced and died before publishing. Until a resync message is out, the relay tries again each pass."""
 
     def kick(self) -> None:
         self._kick.set()
@@ -130,6 +134,16 @@ class Relay:
             except Exception:
                 log.exception("outbox relay pass failed")
                 await asyncio.sleep(self.poll)
+            if self.owes_resync:
+                await self._resync()
+
+    async def _resync(self) -> None:
+        try:
+            await self.hub.publish(RESYNC_CHANNEL, RESYNC)
+        except Exception:
+            log.warning("resync publish failed; trying again next pass")
+            return
+        self.owes_resync = False
 
     async def _publish(self, batch: list[tuple[list[str], dict[str, Any]]]) -> None:
         for channels, message in batch:
@@ -139,7 +153,8 @@ class Relay:
                     await self.hub.publish(channel, payload)
                     self.published += 1
                 except Exception:
-                    log.warning("publish to %s failed; subscribers will catch up", channel)
+                    self.owes_resync = True
+                    log.warning("publish to %s failed; every subscriber reads again once a resync is out", channel)
 
 
 class Realtime:

@@ -1,7 +1,7 @@
 """Subscriptions that lose nothing: replay from the database after a cursor, then follow live wake-ups.
 
 The subscriber listens on its channels first, then reads everything after its cursor, then waits. Every
-wake-up (or a resync after a Redis reconnect, or a safety poll) reads what is new from the database by
+wake-up (or a resync: see docs/DECISIONS.md, "Resyncs instead of polls") reads what is new from the database by
 position, so an event is delivered once, in order, whether Redis carried its wake-up or not.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -30,7 +31,11 @@ from sessions_gql.services.deps import Deps
 
 PAGE = 100
 log = logging.getLogger("sessions_gql.realtime")
-SAFETY_POLL = 15.0
+SAFETY_POLL = 300.0
+"""A stream with no wake-up reads anyway after SAFETY_POLL (x 0.5 to 1, spread so that streams opened together
+do not poll together). Only a defect would need it: a wake-up that could not be published or arrived while
+its channel was not subscribed is followed by a resync (relay.Relay, redis_backend), and a subscription is
+confirmed before the stream reads its start."""
 Row = TypeVar("Row")
 Fetch = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
 
@@ -164,7 +169,7 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                     await context.close()  # never hold a connection while the client reads
                 if len(rows) == PAGE:
                     continue
-                woke = await wait(queue, timeout=SAFETY_POLL)
+                woke = await wait(queue, timeout=SAFETY_POLL * (0.5 + random.random() / 2))
                 extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
                 if isinstance(extra, dict):
                     context.reset_loaders()
