@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from broadcaster import Broadcast, Event
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +43,8 @@ class Hub(Broadcast):
         self.resyncs = 0
         self.started = False
         self._reads: dict[Hashable, asyncio.Future[Any]] = {}
+        self._next: dict[Hashable, tuple[asyncio.Future[Any], Callable[[], Awaitable[Any]]]] = {}
+        self._running: dict[Hashable, asyncio.Future[Any] | None] = {}
 
     async def connect(self) -> None:
         await super().connect()
@@ -110,9 +112,45 @@ class Hub(Broadcast):
             pending.add_done_callback(lambda _done: self._reads.pop(key, None))
         return await asyncio.shield(pending)
 
+    async def fresh_once(self, key: Hashable, run: Callable[[], Awaitable[T]]) -> T:
+        """Single flight that begins after this call: a caller arriving while one runs waits for the next, shared
+        with everyone else who arrived meanwhile (a read that must see what committed before the call)."""
+        found = self._next.get(key)
+        if found is None:
+            found = self._next[key] = (asyncio.get_running_loop().create_future(), run)
+            found[0].add_done_callback(_retrieved)
+            if key not in self._running:  # begins on the loop's next turn: callers of this one share it
+                self._running[key] = None
+                asyncio.get_running_loop().call_soon(self._launch, key)
+        return cast(T, await asyncio.shield(found[0]))
+
+    def _launch(self, key: Hashable) -> None:
+        result, run = self._next.pop(key)
+        task = self._running[key] = asyncio.ensure_future(run())
+
+        def done(_task: asyncio.Future[Any]) -> None:
+            del self._running[key]
+            if not result.done():
+                if task.cancelled():
+                    result.cancel()
+                elif task.exception() is not None:
+                    result.set_exception(cast(BaseException, task.exception()))
+                else:
+                    result.set_result(task.result())
+            if key in self._next:
+                self._launch(key)
+
+        task.add_done_callback(done)
+
     async def ping(self) -> None:
         if self.backend is not None:
             await self.backend.ping()
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a shared result's exception seen: its callers may all have gone (they retry or were cancelled)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:  # noqa: ASYNC109

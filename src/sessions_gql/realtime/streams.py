@@ -62,8 +62,9 @@ async def start_position(deps: Deps, after: str | None, model: Any) -> int:
     """The position to read after: the cursor's row's, or the end of the stream for live-only. A cursor that no
     row of `model` carries (made up, past the end, another stream's) is VALIDATION."""
     timeout = deps.settings.stream_start_timeout_seconds
-    if after is None:
-        return await sequenced_end(deps, within=timeout)
+    if after is None:  # streams starting together share one reading of the end, begun after each asked
+        end: int = await deps.hub.fresh_once("sequenced_end", lambda: sequenced_end(deps, within=timeout))
+        return end
     by_id, number = parse_cursor(after)
     async with deps.sessions() as db:
         if not by_id:
@@ -152,29 +153,38 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
         frames = getattr(deps, "frames", None)
         shared = share is not None and frames is not None and frames.enabled
         with deps.hub.live():
+            # live-only: nothing is past the end yet, and a wake-up tells when there is (the channels were
+            # confirmed subscribed before the end was read)
+            rows = await _read(deps, fetch, share, last, shared=shared) if after is not None else []
             while True:
-                still_wanted()
-                try:
-                    rows = await deps.hub.read_once(None if share is None else (*share, last),
-                                                    _reader(deps, fetch, last, shared=shared))
-                except DATABASE_UNAVAILABLE:
-                    log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
-                    await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
-                    continue
-                still_wanted()
                 for index, row in enumerate(rows):
                     last = int(row.position)
                     context.reset_loaders()
                     yield _item(rows, index, payload)
                     await context.close()  # never hold a connection while the client reads
-                if len(rows) == PAGE:
-                    continue
-                woke = await wait(queue, timeout=SAFETY_POLL * (0.5 + random.random() / 2))
-                extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
-                if isinstance(extra, dict):
-                    context.reset_loaders()
-                    yield extra
-                    await context.close()
+                if len(rows) < PAGE:
+                    woke = await wait(queue, timeout=SAFETY_POLL * (0.5 + random.random() / 2))
+                    extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
+                    if isinstance(extra, dict):
+                        context.reset_loaders()
+                        yield extra
+                        await context.close()
+                rows = await _read(deps, fetch, share, last, shared=shared)
+
+
+async def _read(deps: Any, fetch: Fetch, share: tuple[Any, ...] | None, last: int, *, shared: bool) -> list[Any]:
+    """The rows past `last`; subscribers of one shared read woken together make it once (`Hub.read_once`)."""
+    while True:
+        still_wanted()
+        try:
+            rows: list[Any] = await deps.hub.read_once(None if share is None else (*share, last),
+                                                       _reader(deps, fetch, last, shared=shared))
+        except DATABASE_UNAVAILABLE:
+            log.warning("subscription read failed; retrying from position %s", last, exc_info=True)
+            await asyncio.sleep(RETRY_SECONDS)  # a database hiccup pauses the stream, it does not end it
+            continue
+        still_wanted()
+        return rows
 
 
 async def _start(deps: Any, after: str | None, model: Any) -> int:
