@@ -15,6 +15,7 @@ from broadcaster import Broadcast, Event
 from sqlalchemy.exc import SQLAlchemyError
 
 from sessions_gql.config import Settings
+from sessions_gql.realtime.channels import decode
 from sessions_gql.realtime.presence import GuardedPresence, MemoryPresence, RedisPresence
 from sessions_gql.realtime.redis_backend import ResilientRedisBackend
 
@@ -29,7 +30,14 @@ when it could not publish a wake-up, and when it starts, in case its process die
 T = TypeVar("T")
 
 
+class WakeUps(asyncio.Queue[Event]):
+    """A subscriber's wake-ups; `overflowed` once one was dropped because the queue was full."""
+
+    overflowed = False
+
+
 class Hub(Broadcast):
+    _subscribers: dict[str, set[WakeUps]]  # type: ignore[assignment]  # broadcaster's own queues are plain
     def __init__(self, settings: Settings) -> None:
         if settings.redis_url:
             self.backend: ResilientRedisBackend | None = ResilientRedisBackend(settings.redis_url)
@@ -64,14 +72,16 @@ class Hub(Broadcast):
             else:
                 queues = set(self._subscribers.get(event.channel, ()))
             for queue in queues:
-                with contextlib.suppress(asyncio.QueueFull):
+                try:
                     queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    queue.overflowed = True  # what it said is unknown now: the subscriber reads whatever it follows
 
     @contextlib.asynccontextmanager
-    async def listen(self, *channels: str, counted: bool = True) -> AsyncIterator[asyncio.Queue[Event | None]]:
+    async def listen(self, *channels: str, counted: bool = True) -> AsyncIterator[WakeUps]:
         """One bounded queue fed by several channels; counted as a live subscriber unless `counted` is False
         (a stream counts itself with `live()` once its start position is known)."""
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        queue = WakeUps(maxsize=QUEUE_SIZE)
         for channel in channels:
             if not self._subscribers.get(channel):
                 self._subscribers[channel] = {queue}
@@ -153,7 +163,7 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event | None:  # noqa: ASYNC109
+async def wait(queue: asyncio.Queue[Event], *, timeout: float) -> Event | None:  # noqa: ASYNC109
     """The next wake-up, or None after `timeout` (a safety poll).
 
     Not `asyncio.wait_for`: on Python 3.11 it returns the item and swallows the cancellation when both arrive in
@@ -164,6 +174,26 @@ async def wait(queue: asyncio.Queue[Event | None], *, timeout: float) -> Event |
             return await queue.get()
     except TimeoutError:
         return None
+
+
+def woken(queue: WakeUps, first: Event | None) -> list[dict[str, Any]] | None:
+    """The messages of a wake-up and of every one queued behind it (one read serves them all); None when the
+    subscriber must read whatever it follows: a safety poll (`first` None), or a wake-up dropped meanwhile."""
+    if first is None or queue.overflowed:
+        queue.overflowed = False
+        while not queue.empty():
+            queue.get_nowait()
+        return None
+    messages = [decode(first.message)]
+    while not queue.empty():
+        messages.append(decode(queue.get_nowait().message))
+    return messages
+
+
+def concerns(messages: list[dict[str, Any]] | None, stream: str) -> bool:
+    """Whether wake-ups may mean new rows of `stream` (a table name): one naming it, a resync, or one from a
+    relay that does not name its streams."""
+    return messages is None or any(stream in message.get("streams", (stream,)) for message in messages)
 
 
 def still_wanted() -> None:

@@ -55,8 +55,9 @@ async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
                     position += 1
                     assigned[model].append({"row_id": row_id, "new_position": position})
             row.published_at = now
-            message = {"from": first, "to": position, **({"ephemeral": row.payload["ephemeral"]}
-                                                          if "ephemeral" in row.payload else {})}
+            message = {"from": first, "to": position,
+                       "streams": [model.__tablename__ for key, model in STREAMED if row.payload.get(key)],
+                       **({"ephemeral": row.payload["ephemeral"]} if "ephemeral" in row.payload else {})}
             out.append((list(row.channels), message))
         for model, values in assigned.items():
             if values:  # one executemany per table, not a statement per row

@@ -24,9 +24,9 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.context import Context
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import RateLimited, ValidationError
-from sessions_gql.realtime.channels import decode, user_channel
+from sessions_gql.realtime.channels import user_channel
 from sessions_gql.realtime.frames import SharedRows
-from sessions_gql.realtime.hub import DATABASE_UNAVAILABLE, RETRY_SECONDS, still_wanted, wait
+from sessions_gql.realtime.hub import DATABASE_UNAVAILABLE, RETRY_SECONDS, concerns, still_wanted, wait, woken
 from sessions_gql.services.deps import Deps
 
 PAGE = 100
@@ -162,13 +162,16 @@ async def follow(context: Context, *, channels: Sequence[str], after: str | None
                     context.reset_loaders()
                     yield _item(rows, index, payload)
                     await context.close()  # never hold a connection while the client reads
-                if len(rows) < PAGE:
-                    woke = await wait(queue, timeout=SAFETY_POLL * (0.5 + random.random() / 2))
-                    extra = decode(woke.message).get("ephemeral") if woke is not None and ephemeral else None
-                    if isinstance(extra, dict):
-                        context.reset_loaders()
-                        yield extra
-                        await context.close()
+                while len(rows) < PAGE:  # caught up: until a wake-up may mean rows of this stream
+                    messages = woken(queue, await wait(queue, timeout=SAFETY_POLL * (0.5 + random.random() / 2)))
+                    for message in messages or ():
+                        extra = message.get("ephemeral")
+                        if ephemeral and isinstance(extra, dict):
+                            context.reset_loaders()
+                            yield extra
+                            await context.close()
+                    if concerns(messages, model.__tablename__):
+                        break
                 rows = await _read(deps, fetch, share, last, shared=shared)
 
 
