@@ -63,6 +63,21 @@ def stack(**pg_settings: str) -> Iterator[Stack]:
         pg.stop()
 
 
+def pgbench_tps(stack: Stack, *, clients: int = 8, seconds: float = 10) -> dict[str, Any]:
+    """pgbench's TPC-B (its default script) on the stack's PostgreSQL, in a database of its own at scale 1:
+    transactions per second at `clients`, the yardstick W1 is divided by."""
+    pg = stack.pg
+    stack.pg.create_database("pgbench")
+    tool = str(pg.bin_dir / "pgbench")  # type: ignore[operator]
+    where = ["-h", pg.host, "-p", str(pg.port), "-U", pg.superuser]
+    subprocess.run([tool, "-i", "-s", "1", "-q", *where, "pgbench"], check=True, capture_output=True)
+    run = subprocess.run([tool, "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)), "-T",
+                          str(round(seconds)), *where, "pgbench"], check=True, capture_output=True, text=True)
+    tps = next(float(line.split("=")[1].split()[0]) for line in run.stdout.splitlines()
+               if line.startswith("tps = "))
+    return {"clients": clients, "seconds": round(seconds), "tps": tps}
+
+
 @contextmanager
 def api_processes(stack: Stack, count: int, log: str | None = None, **settings: str) -> Iterator[list[str]]:
     """`count` uvicorn processes of the API on one database and Redis; yields their base URLs. `settings` are

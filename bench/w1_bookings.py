@@ -1,5 +1,8 @@
 """W1, bookings: concurrent clients run request -> confirm -> cancel cycles over HTTP, against one API process
-and then two. Prints transitions per second and per-mutation p50/p99, then checks the ledger and holds.
+and then two. Prints transitions per second and per-mutation p50/p99, then checks the ledger and holds; then
+runs pgbench's TPC-B (8 clients, as long) on the same PostgreSQL and prints W1 over its transactions per second
+as `w1_to_pgbench` (one process; `w1_to_pgbench_2_process` for two), a figure that holds from one machine to
+the next.
 
     .venv/bin/python -m bench.w1_bookings [--clients 32] [--seconds 20]
 """
@@ -15,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from bench.common import Latencies, Pair, api_processes, future_slot, seed_pairs, stack
+from bench.common import Latencies, Pair, api_processes, future_slot, pgbench_tps, seed_pairs, stack
 from sessions_gql.app import build_deps
 from sessions_gql.config import Settings
 
@@ -98,6 +101,11 @@ def main() -> None:
             with api_processes(s, processes) as bases:
                 report[f"{processes}_process"] = asyncio.run(measure(bases, pairs, args.seconds, offset))
         report["invariant_violations"] = asyncio.run(invariants(s.settings()))
+        report["pgbench"] = pgbench_tps(s, clients=8, seconds=args.seconds)
+        for processes in (1, 2):
+            report[f"w1_to_pgbench_{processes}_process"] = round(
+                report[f"{processes}_process"]["transitions_per_second"] / report["pgbench"]["tps"], 4)
+        report["w1_to_pgbench"] = report["w1_to_pgbench_1_process"]
     print(json.dumps(report, indent=2))
 
 
