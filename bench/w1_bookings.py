@@ -93,12 +93,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--api-log", help="append the API processes' output (their logs) to this file")
     args = parser.parse_args()
     with stack() as s:
         pairs = asyncio.run(seed_pairs(s.settings(), args.clients))
         report: dict[str, Any] = {"clients": args.clients}
         for processes, offset in ((1, 0), (2, 1000)):
-            with api_processes(s, processes) as bases:
+            with api_processes(s, processes, log=args.api_log) as bases:
                 report[f"{processes}_process"] = asyncio.run(measure(bases, pairs, args.seconds, offset))
         report["invariant_violations"] = asyncio.run(invariants(s.settings()))
         report["pgbench"] = pgbench_tps(s, clients=8, seconds=args.seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -12,6 +13,9 @@ from sqlalchemy.pool import NullPool
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
+from sessions_gql.realtime import relay as relay_module
+from sessions_gql.realtime.hub import Hub
+from sessions_gql.realtime.relay import Relay
 from sessions_gql.services import scheduler, system_jobs
 from tests.api.lifecycle_helpers import REQUEST, at, world
 from tests.harness.app import Api, running_api, settings_for
@@ -73,3 +77,35 @@ async def test_a_worker_dying_mid_job_leaves_the_job_to_the_next_worker_exactly_
             m.TimelineEvent.type == TimelineEventType.EXPIRED))
     assert (status, expired) == (SessionStatus.EXPIRED, 1)
     assert (await w.wallet())["availableCredits"] == 200
+
+
+async def test_the_relay_stops_even_when_its_cancellation_is_swallowed_below_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A W1 shutdown once waited 20 s for the relay and was killed: py-spy showed the relay still in
+    `sequence_once` (the pool's pre-ping) after the stop. Whatever the code it awaits does with the
+    cancellation, a stop must end the loop."""
+    entered, swallowed = asyncio.Event(), asyncio.Event()
+
+    async def swallows_the_cancel(_deps: object) -> list[object]:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            swallowed.set()  # what a driver below was seen to do: the cancellation goes no further
+        return []
+
+    monkeypatch.setattr(relay_module, "sequence_once", swallows_the_cancel)
+    relay = Relay(api.deps, Hub(api.deps.settings))
+    relay.owes_resync = False
+    await relay.start()
+    relay.kick()
+    try:
+        async with asyncio.timeout(30):
+            await entered.wait()  # the loop is in the read it will be cancelled in
+            await relay.stop()
+    finally:
+        if relay._task is not None and not relay._task.done():
+            relay._task.cancel()
+    assert swallowed.is_set()
+    assert relay._task is not None and relay._task.cancelled()

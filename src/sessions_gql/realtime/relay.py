@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, select, text, update
 
 from sessions_gql.db import models as m
 from sessions_gql.realtime.channels import encode
-from sessions_gql.realtime.hub import RESYNC_CHANNEL, Hub
-from sessions_gql.realtime.redis_backend import RESYNC
+from sessions_gql.realtime.hub import RESYNC_CHANNEL, Hub, still_wanted
+from sessions_gql.realtime.redis_backend import RESYNC, STOP_RETRY_SECONDS
 from sessions_gql.services.deps import Deps
 
 log = logging.getLogger("sessions_gql.relay")
@@ -97,9 +97,11 @@ class Relay:
     async def stop(self) -> None:
         if self.kick in self.deps.commit_listeners:
             self.deps.commit_listeners.remove(self.kick)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])  # its end, without swallowing a cancellation of the caller
+        task = self._task
+        if task is not None:
+            while not task.done():  # cancelled again until it ends: seen swallowed once, in a W1 shutdown
+                task.cancel()
+                await asyncio.wait([task], timeout=STOP_RETRY_SECONDS)  # not swallowing the caller's cancel
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -124,6 +126,7 @@ class Relay:
 
     async def _run(self) -> None:
         while True:
+            still_wanted()  # a stop whose cancellation a timeout or a driver swallowed still ends the loop
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):  # not wait_for, which can swallow a stop (see hub.wait)
                     await self._kick.wait()
