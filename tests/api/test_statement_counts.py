@@ -1,4 +1,5 @@
-"""A page of sessions costs the same number of SQL statements at 10 rows and at 100: the loaders batch."""
+"""Statement counts: a page of sessions costs the same number at 10 rows and at 100 (the loaders batch), and a
+transition checks its holds for conflicts in one statement."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
 from tests.api.factories import add_timeline_event, insert_service, insert_session
+from tests.api.lifecycle_helpers import CONFIRM, PROPOSE_NEW_TIME, REQUEST, at, ok, request, world
 from tests.harness.app import START, Api, Person, StatementCounter
 
 PAGE = """query($first: Int!) { sessions(first: $first) { totalCount edges { node { id status
@@ -72,3 +74,27 @@ async def test_the_batched_fields_show_each_sessions_own_rows(api: Api, busy: di
     assert {n["member"]["sponsoredHoursRemaining"] for n in nodes} == {0.0}
     assert nodes[0]["member"]["email"].startswith("member.0.")
     assert nodes[2]["provider"]["user"] == {"displayName": "Provider 1"}
+
+
+def _hold_checks(counter: StatementCounter) -> list[str]:
+    """The statements that looked for other sessions' holds overlapping this one's."""
+    return [s for s in counter.statements if "FROM slot_holds" in s and "slot_holds.session_id !=" in s
+            and "slot_holds.starts_at <" in s]
+
+
+async def test_a_transition_checks_what_it_holds_against_other_holds_in_one_statement(api: Api) -> None:
+    """Issue 13: one conflict statement per transition, for both parties and every interval it holds (a
+    session with a proposed new time holds two), not one per interval and party (2 and 4 before)."""
+    w = await world(api)
+    with StatementCounter(api.deps) as requesting:
+        made = await request(w, at(2, 10))
+    confirmed = await ok(w, CONFIRM, {"sessionId": made["id"]}, w.provider)
+    with StatementCounter(api.deps) as proposing:
+        moving = await ok(w, PROPOSE_NEW_TIME, {"sessionId": confirmed["id"], "startsAt": at(2, 14)}, w.member)
+    assert moving["status"] == "RESCHEDULING"
+    # the guard once each; proposing also reads the provider's other sessions at the new time for the notice
+    # that asks them (notice_text.gather), a statement of its own
+    assert (len(_hold_checks(requesting)), len(_hold_checks(proposing))) == (1, 2)
+    taken = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(2, 14),
+                                  "modality": "VIDEO"}, await api.member("Other Member", credits=200))
+    assert (taken["__typename"], taken["code"]) == ("BasicError", "SLOT_UNAVAILABLE")  # the proposal holds it

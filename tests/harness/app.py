@@ -212,9 +212,11 @@ class StatementCounter:
     def __init__(self, deps: Deps) -> None:
         self.engines = [engine.sync_engine for engine in (deps.engine, deps.read_engine) if engine is not None]
         self.count = 0
+        self.statements: list[str] = []
 
-    def _on_execute(self, *_args: Any) -> None:
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.count += 1
+        self.statements.append(statement)
 
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from sessions_gql.db import models as m
@@ -163,23 +163,35 @@ async def _reliability(uow: UnitOfWork, deps: Deps, provider: m.Provider, events
     return admins
 
 
-async def conflicts(uow: UnitOfWork, *, session: Session, interval: Interval, party: Party) -> list[Interval]:
+async def overlapping_holds(uow: UnitOfWork, *, session: Session, intervals: list[Interval]
+                            ) -> list[tuple[Party, Interval]]:
+    """Other sessions' holds of the session's member or provider that overlap one of `intervals`, whose they
+    are (a hold of both counts for both), by start: one statement for the whole transition."""
+    if not intervals:
+        return []
     H = m.SlotHold
-    who = H.member_id == session.member_id if party is Party.MEMBER else H.provider_id == session.provider_id
-    query = select(H.starts_at, H.ends_at).where(
-        who, H.session_id != session.id, H.starts_at < interval.ends_at, H.ends_at > interval.starts_at
-    )
-    rows = (await uow.session.execute(query.order_by(H.starts_at))).all()
-    return [Interval(starts_at=r.starts_at, ends_at=r.ends_at) for r in rows]
+    overlaps = or_(*(and_(H.starts_at < each.ends_at, H.ends_at > each.starts_at) for each in intervals))
+    rows = (await uow.session.execute(
+        select(H.provider_id, H.member_id, H.starts_at, H.ends_at).where(
+            H.session_id != session.id, or_(H.member_id == session.member_id, H.provider_id == session.provider_id),
+            overlaps).order_by(H.starts_at))).all()
+    found: list[tuple[Party, Interval]] = []
+    for r in rows:
+        hold = Interval(starts_at=r.starts_at, ends_at=r.ends_at)
+        found += [(party, hold) for party, mine in ((Party.PROVIDER, r.provider_id == session.provider_id),
+                                                    (Party.MEMBER, r.member_id == session.member_id)) if mine]
+    return found
 
 
 async def sync_holds(uow: UnitOfWork, row: m.Session, session: Session, actor: Actor | None) -> None:
     """Make the session's slot holds match its state; overlaps are refused before the constraint sees them."""
     wanted = session.held_intervals()
     mine = actor.party_of(session) if actor is not None else None
+    taken = await overlapping_holds(uow, session=session, intervals=[interval for _kind, interval in wanted])
     for _kind, interval in wanted:
         for party in (Party.PROVIDER, Party.MEMBER):
-            found = await conflicts(uow, session=session, interval=interval, party=party)
+            found = [hold for whose, hold in taken if whose is party
+                     and hold.starts_at < interval.ends_at and hold.ends_at > interval.starts_at]
             if not found:
                 continue
             if mine is None or mine is party:
