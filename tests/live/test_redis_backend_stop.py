@@ -9,11 +9,14 @@ cancellation on: it cancels again until the task ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
 from redis import asyncio as redis
 
+from sessions_gql.config import Settings
+from sessions_gql.realtime.hub import Hub
 from sessions_gql.realtime.redis_backend import RESYNC, ResilientRedisBackend
 from tests.harness.bounds import PROMPT_SECONDS
 from tests.harness.servers import RedisServer
@@ -81,3 +84,32 @@ async def test_a_channel_subscribed_while_redis_was_away_gets_resync_once_confir
         assert (event.channel, event.message) == ("sessions-gql-test:early", RESYNC)
     finally:
         await backend.disconnect()
+
+
+async def test_a_second_stream_of_a_channel_waits_for_the_first_ones_subscription(redis_server: RedisServer) -> None:
+    """Two streams of one channel start together: only the first sends SUBSCRIBE, and the second must not read
+    its start position before Redis has confirmed it either."""
+    hub = Hub(Settings(redis_url=redis_server.url))
+    await hub.connect()
+    admin = redis.Redis.from_url(redis_server.url)
+    try:
+        assert hub.backend is not None
+        async with asyncio.timeout(PROMPT_SECONDS * 4):
+            await hub.backend.connected.wait()
+            while await admin.pubsub_numsub("resync") != [(b"resync", 1)]:  # noqa: ASYNC110  # a condition in Redis
+                await asyncio.sleep(0.01)
+        await admin.execute_command("CLIENT", "PAUSE", "600", "ALL")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        async with contextlib.AsyncExitStack() as streams:
+            first = asyncio.create_task(streams.enter_async_context(hub.listen("sessions-gql-test:shared")))
+            await asyncio.sleep(0)  # the first stream has sent its SUBSCRIBE and waits for the confirmation
+            await streams.enter_async_context(hub.listen("sessions-gql-test:shared"))
+            second_waited = loop.time() - began
+            await first
+            assert await admin.pubsub_numsub("sessions-gql-test:shared") == [(b"sessions-gql-test:shared", 1)]
+        assert second_waited >= 0.5, second_waited
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await admin.aclose()
+        await hub.disconnect()

@@ -38,6 +38,7 @@ class WakeUps(asyncio.Queue[Event]):
 
 class Hub(Broadcast):
     _subscribers: dict[str, set[WakeUps]]  # type: ignore[assignment]  # broadcaster's own queues are plain
+
     def __init__(self, settings: Settings) -> None:
         if settings.redis_url:
             self.backend: ResilientRedisBackend | None = ResilientRedisBackend(settings.redis_url)
@@ -88,6 +89,8 @@ class Hub(Broadcast):
                 await self._backend.subscribe(channel)
             else:
                 self._subscribers[channel].add(queue)
+                if self.backend is not None:
+                    await self.backend.confirmed(channel)  # another stream's subscribe may still be in flight
         try:
             with self.live() if counted else contextlib.nullcontext():
                 yield queue

@@ -78,6 +78,15 @@ class ResilientRedisBackend(BroadcastBackend):
                 if not waiting:
                     del self._confirming[channel]
 
+    async def confirmed(self, channel: str) -> None:
+        """Returns once a subscribe of `channel` still in flight is confirmed (at most SOCKET_TIMEOUT_SECONDS): a
+        second stream of a channel must not read its start before the first one's subscription is in force."""
+        waiting = self._confirming.get(channel)
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                    await asyncio.shield(waiting[0])
+
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
         if self._pubsub is not None:
