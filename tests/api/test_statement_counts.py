@@ -10,7 +10,7 @@ import pytest
 
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
 from tests.api.factories import add_timeline_event, insert_service, insert_session
-from tests.api.lifecycle_helpers import CONFIRM, PROPOSE_NEW_TIME, REQUEST, at, ok, request, world
+from tests.api.lifecycle_helpers import CONFIRM, PROPOSE_NEW_TIME, REQUEST, at, book, ok, request, world
 from tests.harness.app import START, Api, Person, StatementCounter
 
 PAGE = """query($first: Int!) { sessions(first: $first) { totalCount edges { node { id status
@@ -98,3 +98,27 @@ async def test_a_transition_checks_what_it_holds_against_other_holds_in_one_stat
     taken = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(2, 14),
                                   "modality": "VIDEO"}, await api.member("Other Member", credits=200))
     assert (taken["__typename"], taken["code"]) == ("BasicError", "SLOT_UNAVAILABLE")  # the proposal holds it
+
+
+BARE_CANCEL = """mutation($i: CancelSessionInput!) { cancelSession(input: $i) { __typename } }"""
+READ_CANCEL = """mutation($i: CancelSessionInput!) { cancelSession(input: $i) { __typename
+  ... on SessionSuccess { session { id status } } } }"""
+
+
+async def test_a_mutation_reads_the_session_back_only_when_the_response_selects_it(api: Api) -> None:
+    """Issue 13: no read-back beyond what the response selects. Two cancellations alike but for the selection:
+    the one that selects the session costs exactly one statement more, and it is the session's read (the bare
+    one read it back too before)."""
+    w = await world(api)
+    first, second = await book(w, at(3, 10)), await book(w, at(3, 14))
+    counts = []
+    for session, document in ((first, BARE_CANCEL), (second, READ_CANCEL)):
+        with StatementCounter(api.deps) as counter:
+            data = await api.gql(document, {"i": {"sessionId": session["id"]}}, as_=w.member)
+        counts.append(counter.statements)
+    assert data["cancelSession"] == {"__typename": "SessionSuccess",
+                                     "session": {"id": second["id"], "status": "CANCELLED"}}
+    bare, read = ([s for s in statements if s != "BEGIN"] for statements in counts)  # SQLite's reader begins
+    assert len(read) == len(bare) + 1
+    extra = [s for s in read if s not in bare]
+    assert len(extra) == 1 and extra[0].lstrip().startswith("SELECT") and "FROM sessions" in extra[0]

@@ -27,8 +27,8 @@ from sessions_gql.api.sessions.types import (
     NoteSuccess,
     SessionResult,
     SessionSuccess,
-    load_session,
 )
+from sessions_gql.db import models as m
 from sessions_gql.domain.session_values import RefundChoice as DomainRefund
 from sessions_gql.services import booking, lifecycle, notes, session_actions, test_clock
 from sessions_gql.services import presence as presence_service
@@ -36,10 +36,8 @@ from sessions_gql.services.lifecycle import Transition
 
 
 async def _success(info: Info, session_id: uuid.UUID) -> SessionSuccess:
-    info.context.reset_loaders()
-    session = await load_session(info, session_id)
-    assert session is not None
-    return SessionSuccess(session=session)
+    info.context.reset_loaders()  # rows cached before the mutation are stale
+    return SessionSuccess(session_id=session_id)
 
 
 async def _run(info: Info, work: Callable[[], Awaitable[uuid.UUID]]) -> SessionResult:
@@ -158,15 +156,22 @@ async def join_session(info: Info, input: SessionActionInput) -> SessionResult:
 
     result = await _run(info, work)
     if isinstance(result, SessionSuccess):
-        await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=result.session.row)
+        await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=await _row(info, result))
     return result
 
 
 async def leave_session(info: Info, input: SessionActionInput) -> SessionResult:
     result = await _act(info, input, "leaveSession", {}, session_actions.simple("leave"))
     if isinstance(result, SessionSuccess):
-        await presence_service.departed(info.context.deps, viewer=info.context.viewer, row=result.session.row)
+        await presence_service.departed(info.context.deps, viewer=info.context.viewer, row=await _row(info, result))
     return result
+
+
+async def _row(info: Info, result: SessionSuccess) -> m.Session:
+    """The session's row after the mutation (the loader's: the response's `session` reuses it)."""
+    row = await info.context.loaders.session_by_id.load(result.session_id)
+    assert row is not None
+    return row
 
 
 async def add_note(info: Info, input: AddNoteInput) -> NoteResult:

@@ -403,7 +403,15 @@ def _provider_allows(action: SessionAction, state: ProviderVisibility, *, by_mem
 
 @strawberry.type
 class SessionSuccess:
-    session: Session
+    session_id: Private[uuid.UUID]
+
+    @strawberry.field
+    async def session(self, info: Info) -> Session:
+        """Read when the response selects it, not after every mutation (a `{ __typename }` answer reads
+        nothing back)."""
+        found = await load_session(info, self.session_id)
+        assert found is not None  # the one who changed it, or an admin
+        return found
 
 
 SessionResult = Annotated[
