@@ -331,17 +331,26 @@ def _user_provider(c: Compiler, row: Any, details: Details) -> ColumnElement[Any
                         lambda provider: and_(provider.c.user_id == row.c.id, sees_provider(c, provider)))
 
 
-def _service_of(parent: str) -> None:
-    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-        service = alias(SERVICES)
-        return (select(c.child(parent, details, service)).where(service.c.id == row.c.service_id)
-                .correlate_except(service).scalar_subquery())
+def referenced(c: Compiler, parent: str, details: Details, table: Any, row_id: ColumnElement[Any],
+               visible: Callable[[Any], ColumnElement[bool]] | None = None) -> ColumnElement[Any]:
+    """The row of `table` (an alias of it) whose id is `row_id`, as the object of `parent`'s field, one scalar
+    subquery; null when there is none, or when `visible` does not hold for it."""
+    found = alias(table)
+    return (select(c.child(parent, details, found))
+            .where(found.c.id == row_id, *([visible(found)] if visible is not None else []))
+            .correlate_except(found).scalar_subquery())
 
-    handles(parent, "service")(handler)
+
+def _reference(parent: str, field: str, table: Any, key: str) -> None:
+    """`parent.field` is the row of `table` whose id is the parent row's `key`."""
+    def handler(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
+        return referenced(c, parent, details, table, column_of(row.c, key))
+
+    handles(parent, field)(handler)
 
 
 for _parent in ("Session", "Package"):
-    _service_of(_parent)
+    _reference(_parent, "service", SERVICES, "service_id")
 
 
 @handles("Session", "conversation")
@@ -560,11 +569,7 @@ _id("Note")
 _plain("Note", {"body": "body"}, instants=("at",))
 
 
-@handles("Note", "author")
-def _author(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    user = alias(USERS)
-    return (select(c.child("Note", details, user)).where(user.c.id == row.c.author_user_id)
-            .correlate_except(user).scalar_subquery())
+_reference("Note", "author", USERS, "author_user_id")
 
 
 def _sees_package(c: Compiler, package: Any) -> ColumnElement[bool]:
@@ -580,10 +585,7 @@ def _sees_package(c: Compiler, package: Any) -> ColumnElement[bool]:
 @handles("Session", "package")
 def _session_package(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
     """`packages.types.package_for`: the package it was booked from, if the viewer sees it."""
-    package = alias(PACKAGES)
-    return (select(c.child("Session", details, package)).where(package.c.id == row.c.package_id,
-                                                               _sees_package(c, package))
-            .correlate_except(package).scalar_subquery())
+    return referenced(c, "Session", details, PACKAGES, row.c.package_id, lambda package: _sees_package(c, package))
 
 
 @handles("Member", "packages")
@@ -639,11 +641,7 @@ def _stream_cursor(_c: Compiler, row: Any, _details: Details) -> ColumnElement[A
     return cursor(func.coalesce(text_of(row.c.position), const("i").op("||")(text_of(row.c.id))))
 
 
-@handles("Message", "conversation")
-def _message_conversation(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    conversation = alias(CONVERSATIONS)
-    return (select(c.child("Message", details, conversation)).where(conversation.c.id == row.c.conversation_id)
-            .correlate_except(conversation).scalar_subquery())
+_reference("Message", "conversation", CONVERSATIONS, "conversation_id")
 
 
 @handles("Conversation", "unreadCount")
@@ -665,11 +663,7 @@ def _unread_count(c: Compiler, row: Any, _details: Details) -> ColumnElement[Any
     return case(*counts, else_=number(0)) if counts else number(0)
 
 
-@handles("Message", "sender")
-def _sender(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    user = alias(USERS)
-    return (select(c.child("Message", details, user)).where(user.c.id == row.c.sender_user_id)
-            .correlate_except(user).scalar_subquery())
+_reference("Message", "sender", USERS, "sender_user_id")
 
 
 def visible_session(c: Compiler, parent: str, details: Details, session_id: ColumnElement[Any]
@@ -702,11 +696,7 @@ _plain("TimelineEvent", {"type": "type", "actorRole": "actor_role", "fromStatus"
        instants=("at", "previousStartsAt", "newStartsAt"))
 
 
-@handles("TimelineEvent", "actor")
-def _actor(c: Compiler, row: Any, details: Details) -> ColumnElement[Any]:
-    user = alias(USERS)
-    return (select(c.child("TimelineEvent", details, user)).where(user.c.id == row.c.actor_user_id)
-            .correlate_except(user).scalar_subquery())
+_reference("TimelineEvent", "actor", USERS, "actor_user_id")
 
 
 @handles("Session", "lastEvent")
