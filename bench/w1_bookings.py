@@ -16,11 +16,11 @@ import time
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
 from bench.common import Latencies, Pair, api_processes, future_slot, pgbench_tps, seed_pairs, stack
 from sessions_gql.app import build_deps
 from sessions_gql.config import Settings
+from sessions_gql.db.invariants import violations
 
 REQUEST = """mutation($i: RequestSessionInput!) { requestSession(input: $i) { __typename
   ... on SessionSuccess { session { id version } } ... on UserError { code message } } }"""
@@ -71,22 +71,13 @@ async def measure(bases: list[str], pairs: list[Pair], seconds: float, offset: i
 
 
 async def invariants(settings: Settings) -> dict[str, int]:
-    """Violations found: balances vs ledger, held vs open sessions, overlapping holds (all must be 0)."""
+    """Violations found (`db.invariants`: balances vs ledger, held vs open sessions, holds vs state, overlapping
+    holds; all must be 0)."""
     deps = build_deps(settings)
-    queries = {
-        "wallet_not_ledger": """SELECT count(*) FROM members m WHERE m.available_credits <> COALESCE((SELECT sum(
-            CASE kind WHEN 'GRANT' THEN credits WHEN 'RELEASE' THEN credits WHEN 'REFUND' THEN credits
-            WHEN 'HOLD' THEN -credits ELSE 0 END) FROM ledger_entries l WHERE l.member_id = m.id), 0)""",
-        "held_not_open_sessions": """SELECT count(*) FROM members m WHERE m.held_credits <> COALESCE((SELECT
-            sum(held_credits) FROM sessions s WHERE s.member_id = m.id), 0)""",
-        "overlapping_holds": """SELECT count(*) FROM slot_holds a JOIN slot_holds b ON a.provider_id = b.provider_id
-            AND a.session_id <> b.session_id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at""",
-        "negative_balances": "SELECT count(*) FROM members WHERE available_credits < 0 OR held_credits < 0",
-    }
-    async with deps.engine.connect() as conn:
-        found = {name: int((await conn.execute(text(sql))).scalar_one()) for name, sql in queries.items()}
-    await deps.dispose()
-    return found
+    try:
+        return await violations(deps.engine)
+    finally:
+        await deps.dispose()
 
 
 def main() -> None:

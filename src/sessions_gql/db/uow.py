@@ -30,7 +30,13 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        session = self.session
+        await self.close()
+
+    async def close(self) -> None:
+        """Roll back unless committed and give the connection back; closing again does nothing."""
+        session = self._session
+        if session is None:
+            return
         try:
             if not self._committed:
                 await session.rollback()

@@ -102,6 +102,12 @@ class Funds:
         return move
 
     @classmethod
+    def of_sponsorship(cls, *, granted: int, used: int, held: int) -> Funds:
+        """A sponsorship's minutes as funds: those not used are available, and `held` are the ones the session
+        moving them holds; after its moves, `granted - available_minutes` are used."""
+        return cls(available_minutes=granted - used, held_minutes=held)
+
+    @classmethod
     def from_ledger(cls, moves: Iterable[LedgerMove]) -> Funds:
         """The balances a ledger adds up to, without any check."""
         funds = cls()

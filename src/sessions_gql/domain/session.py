@@ -35,12 +35,13 @@ from sessions_gql.domain.enums import (
     Modality,
     NotificationKind,
     Party,
+    ProviderVisibility,
     Role,
     SessionAction,
     SessionStatus,
     TimelineEventType,
 )
-from sessions_gql.domain.errors import Forbidden, ValidationError
+from sessions_gql.domain.errors import Forbidden, ProviderUnavailable, ValidationError
 from sessions_gql.domain.events import (
     DomainEvent,
     ProviderCancelled,
@@ -138,10 +139,21 @@ class Session(ReschedulePhase, MeetingPhase):
         return allowed_actions(self, actor=actor, now=now, policy=policy)
 
     def confirm(
-        self, *, actor: Actor, now: datetime, policy: BookingPolicy, funding: Funding | None = None
+        self,
+        *,
+        actor: Actor,
+        now: datetime,
+        policy: BookingPolicy,
+        funding: Funding | None = None,
+        provider: ProviderVisibility | None = None,
     ) -> list[DomainEvent]:
-        """The party asked to answer agrees; funds are held now if the request did not hold them."""
+        """The party asked to answer agrees; funds are held now if the request did not hold them. A paused or
+        deactivated `provider` (its visibility, when known) confirms nothing: the session expires unless
+        withdrawn."""
         check(Step.CONFIRM, self, actor, now, policy)
+        if provider is not None and not provider.takes_new_sessions:
+            raise ProviderUnavailable(f"{provider.unavailable_reason}, so a pending session cannot be confirmed: "
+                                      "it expires at its respond-by time unless withdrawn first", field=None)
         if self.needs_funding != (funding is not None):
             needed = "is needed" if self.needs_funding else "was chosen already"
             raise ValidationError(f"the member's funding {needed}", field="funding")

@@ -24,10 +24,9 @@ from sessions_gql.domain.errors import (
     TooLate,
     ValidationError,
 )
-from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.session import Session
-from sessions_gql.domain.session_values import SessionTerms
-from sessions_gql.services import availability, funding, lifecycle, packages
+from sessions_gql.domain.session_values import SessionTerms, validate_slot
+from sessions_gql.services import availability, funding, packages
 from sessions_gql.services.access import (
     acting_member,
     acting_provider,
@@ -35,7 +34,8 @@ from sessions_gql.services.access import (
     require_taking_sessions,
 )
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.session_store import actor_of
+from sessions_gql.services.sessions.repository import Parties
+from sessions_gql.services.sessions.unit import SessionWork
 
 
 @dataclass(frozen=True)
@@ -110,77 +110,77 @@ async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interv
 
 async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession) -> uuid.UUID:
     member_id = acting_member(viewer, command.member_id)
-    note = v.text(command.member_note, field="memberNote", max_length=2000, required=False)
-    location = v.text(command.location, field="location", max_length=500, required=False)
-
-    async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
-        service = await _service(uow, command.service_id, command.provider_id)
+    async with SessionWork(deps, viewer=viewer, command=command) as work:
+        if work.replayed:
+            return work.replayed
+        service = await _service(work.uow, command.service_id, command.provider_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
-        provider, member = await lifecycle.lock_parties(uow, provider_id=service.provider_id, member_id=member_id)
-        assert provider is not None
-        if member is None:
+        parties = await work.sessions.lock_parties(provider_id=service.provider_id, member_id=member_id)
+        if parties is None:
             raise NotFound("no such member", field="memberId")
-        duration = v.duration(command.duration_minutes or service.duration_minutes)
-        interval = Interval(command.starts_at, command.starts_at + timedelta(minutes=duration))
-        if command.starts_at <= now:
-            raise ValidationError("the start must be in the future", field="startsAt")
-        await check_bookable(uow, provider, interval, now)
-        place = None
-        if command.package_id is not None:  # paid at purchase: the place's share, nothing more held
-            place = await packages.book_place(uow, package_id=command.package_id, member_id=member_id,
-                                              service=service, duration_minutes=duration, now=now)
-            price, fee, chosen, sponsorship_id = place.credits, place.fee, Funding.PACKAGE, None
-        else:
-            price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
-            fee = _scaled(service.fee, service, duration)
-            chosen, sponsorship_id = await funding.fund(uow, member=member, provider_id=provider.id,
-                                                        service=service, duration_minutes=duration,
-                                                        price_credits=price, now=now)
-        terms = SessionTerms(member_id=member_id, provider_id=provider.id, service_id=service.id,
-                             modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
-                             price_credits=price, fee=fee, currency=service.currency,
-                             commission_rate=provider.commission_rate, skill=command.skill, location=location,
-                             member_note=note, package_id=place.package_id if place else None,
-                             package_place=place.place if place else None)
-        session, events = Session.request(session_id=uuid7(), terms=terms, actor=actor_of(viewer), funding=chosen,
-                                          now=now, policy=deps.policy)
-        return session, events, sponsorship_id
+        terms, chosen, sponsorship_id = await _requested_terms(work, command, service, parties, member_id)
+        session, events = Session.request(session_id=uuid7(), terms=terms, actor=work.actor, funding=chosen,
+                                          now=work.now, policy=deps.policy)
+        await work.sessions.add(session, events, parties=parties, service=service, sponsorship_id=sponsorship_id,
+                                actor=work.actor, now=work.now)
+        return await work.commit(session.id)
 
-    payload = {"provider": str(command.provider_id), "service": str(command.service_id),
-               "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
-               "modality": command.modality.value, "skill": command.skill, "note": note, "member": str(member_id),
-               "location": location, **({"package": str(command.package_id)} if command.package_id else {})}
-    return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
-                                  operation="requestSession", payload=payload, build=build)
+
+async def _requested_terms(work: SessionWork, command: RequestSession, service: m.Service, parties: Parties,
+                           member_id: uuid.UUID) -> tuple[SessionTerms, Funding, uuid.UUID | None]:
+    """The time checked against the provider's availability, the price, and what pays: a package place (paid at
+    purchase: nothing more is held), else a free consultation, sponsored hours or credits."""
+    uow, now, provider = work.uow, work.now, parties.provider
+    duration = v.duration(command.duration_minutes or service.duration_minutes)
+    validate_slot(starts_at=command.starts_at, duration_minutes=duration, now=now)
+    await check_bookable(uow, provider, Interval(command.starts_at, command.starts_at + timedelta(minutes=duration)),
+                         now)
+    place = None
+    if command.package_id is not None:
+        place = await packages.book_place(uow, package_id=command.package_id, member_id=member_id, service=service,
+                                          duration_minutes=duration, now=now)
+        price, fee, chosen, sponsorship_id = place.credits, place.fee, Funding.PACKAGE, None
+    else:
+        price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
+        fee = _scaled(service.fee, service, duration)
+        chosen, sponsorship_id = await funding.fund(uow, member=parties.member, provider_id=provider.id,
+                                                    service=service, duration_minutes=duration, price_credits=price,
+                                                    now=now)
+    terms = SessionTerms(
+        member_id=member_id, provider_id=provider.id, service_id=service.id, modality=command.modality,
+        starts_at=command.starts_at, duration_minutes=duration, price_credits=price, fee=fee,
+        currency=service.currency, commission_rate=provider.commission_rate, skill=command.skill,
+        location=v.text(command.location, field="location", max_length=500, required=False),
+        member_note=v.text(command.member_note, field="memberNote", max_length=2000, required=False),
+        package_id=place.package_id if place else None, package_place=place.place if place else None)
+    return terms, chosen, sponsorship_id
 
 
 async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession) -> uuid.UUID:
     provider_id = acting_provider(viewer, command.provider_id)
-    location = v.text(command.location, field="location", max_length=500, required=False)
+    async with SessionWork(deps, viewer=viewer, command=command) as work:
+        if work.replayed:
+            return work.replayed
+        service = await _service(work.uow, command.service_id, provider_id)
+        _check_offer(service, modality=command.modality, skill=command.skill)
+        parties = await work.sessions.lock_parties(provider_id=provider_id, member_id=command.member_id)
+        if parties is None:
+            raise NotFound("no such member", field="memberId")
+        require_taking_sessions(parties.provider, field="providerId")
+        session, events = Session.propose(session_id=uuid7(), terms=_proposed_terms(command, service, parties),
+                                          actor=work.actor, now=work.now, policy=deps.policy)
+        await work.sessions.add(session, events, parties=parties, service=service, sponsorship_id=None,
+                                actor=work.actor, now=work.now)
+        return await work.commit(session.id)
+
+
+def _proposed_terms(command: ProposeSession, service: m.Service, parties: Parties) -> SessionTerms:
+    duration = v.duration(command.duration_minutes)
     if not 0 <= command.price_credits <= v.MAX_CREDITS:
         raise ValidationError(f"priceCredits must be between 0 and {v.MAX_CREDITS}", field="priceCredits")
-
-    async def build(uow: UnitOfWork, now: datetime) -> tuple[Session, list[DomainEvent], uuid.UUID | None]:
-        service = await _service(uow, command.service_id, provider_id)
-        _check_offer(service, modality=command.modality, skill=command.skill)
-        provider, member = await lifecycle.lock_parties(uow, provider_id=provider_id, member_id=command.member_id)
-        assert provider is not None
-        require_taking_sessions(provider, field="providerId")
-        if member is None:
-            raise NotFound("no such member", field="memberId")
-        duration = v.duration(command.duration_minutes)
-        terms = SessionTerms(member_id=command.member_id, provider_id=provider_id, service_id=service.id,
-                             modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
-                             price_credits=command.price_credits, fee=_scaled(service.fee, service, duration),
-                             currency=service.currency, commission_rate=provider.commission_rate,
-                             skill=command.skill, location=location)
-        session, events = Session.propose(session_id=uuid7(), terms=terms, actor=actor_of(viewer), now=now,
-                                          policy=deps.policy)
-        return session, events, None
-
-    payload = {"member": str(command.member_id), "service": str(command.service_id),
-               "starts": command.starts_at.isoformat(), "duration": command.duration_minutes,
-               "price": command.price_credits, "modality": command.modality.value, "skill": command.skill,
-               "location": location, "provider": str(provider_id)}
-    return await lifecycle.create(deps, viewer=viewer, idempotency_key=command.idempotency_key,
-                                  operation="proposeSession", payload=payload, build=build)
+    return SessionTerms(
+        member_id=command.member_id, provider_id=parties.provider.id, service_id=service.id,
+        modality=command.modality, starts_at=command.starts_at, duration_minutes=duration,
+        price_credits=command.price_credits, fee=_scaled(service.fee, service, duration), currency=service.currency,
+        commission_rate=parties.provider.commission_rate, skill=command.skill,
+        location=v.text(command.location, field="location", max_length=500, required=False))

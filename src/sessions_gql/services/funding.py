@@ -11,6 +11,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.credits import choose_funding
 from sessions_gql.domain.enums import Funding, SessionStatus
+from sessions_gql.domain.session import Session
 
 RETURNED_STATUSES = (SessionStatus.DECLINED, SessionStatus.CANCELLED, SessionStatus.EXPIRED)
 
@@ -57,3 +58,14 @@ async def fund(uow: UnitOfWork, *, member: m.Member, provider_id: uuid.UUID, ser
         price_credits=price_credits,
     )
     return funding, (sponsorship.id if funding is Funding.SPONSORED and sponsorship else None)
+
+
+async def to_confirm(uow: UnitOfWork, session: Session, *, member: m.Member, service: m.Service, now: datetime
+                     ) -> tuple[Funding | None, uuid.UUID | None]:
+    """What pays for a session when it is confirmed: nothing new unless it still needs funding (a proposal, or the
+    provider accepting a member's counter-offer to one)."""
+    if not session.needs_funding:
+        return None, None
+    return await fund(uow, member=member, provider_id=session.provider_id, service=service,
+                      duration_minutes=session.duration_minutes, price_credits=session.price_credits, now=now,
+                      session_id=session.id)

@@ -4,7 +4,6 @@ and the system messages booking events post into the pair's conversation."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,10 +18,8 @@ from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import Forbidden, NotFound, RateLimited, ValidationError
-from sessions_gql.domain.events import DomainEvent, TimelineRecorded
 from sessions_gql.services import conversation_queries as q
 from sessions_gql.services import notify, outbox
-from sessions_gql.services.booking_messages import describe
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.loaders_sql import shares_session
 
@@ -206,37 +203,6 @@ async def _pair_conversation(uow: UnitOfWork, member_id: uuid.UUID, provider_id:
     query = select(m.Conversation).where(m.Conversation.member_id == member_id,
                                          m.Conversation.provider_id == provider_id)
     return await uow.session.scalar(query.with_for_update())
-
-
-async def post_booking_message(uow: UnitOfWork, *, row: m.Session, events: Sequence[DomainEvent],
-                               now: datetime) -> list[m.Message]:
-    """One system message per transition that changes the session's status or time, in the caller's
-    transaction; the caller lists them in its outbox row."""
-    recorded = [event for event in events if isinstance(event, TimelineRecorded)]
-    if not recorded:
-        return []
-    zones = await _party_zones(uow, row)
-    texts = [text for event in recorded if (text := describe(event, row, zones))]
-    if not texts:
-        return []
-    conversation = await open_conversation(uow, member_id=row.member_id, provider_id=row.provider_id, now=now)
-    messages = [m.Message(conversation_id=conversation.id, sender_user_id=None, body=text, session_id=row.id,
-                          sent_at=now) for text in texts]
-    uow.session.add_all(messages)
-    _touch(conversation, now)
-    await uow.session.flush()
-    return messages
-
-
-async def _party_zones(uow: UnitOfWork, row: m.Session) -> tuple[str, str]:
-    """The member's time zone, then the provider's (rows the transition has loaded already)."""
-    member = await uow.session.get(m.Member, row.member_id)
-    provider = await uow.session.get(m.Provider, row.provider_id)
-    assert member is not None and provider is not None
-    member_user, provider_user = await uow.session.get(m.User, member.user_id), await uow.session.get(
-        m.User, provider.user_id)
-    assert member_user is not None and provider_user is not None
-    return member_user.time_zone, provider_user.time_zone
 
 
 # ------------------------------------------------------------------ read marks and typing

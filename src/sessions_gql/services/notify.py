@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -35,11 +36,12 @@ async def notify(uow: UnitOfWork, *, user_id: uuid.UUID, kind: NotificationKind,
         if session is not None and facts is None and kind is not K.MESSAGE_RECEIVED:
             facts = await notice_text.gather(uow.session, session, with_conflicts=kind in notice_text.ASK_ANSWER)
         notice = notice_text.compose(kind, recipient=user, facts=facts, now=now, note=body, session=session)
-    row = m.Notification(user_id=user_id, kind=kind, title=notice.title, body=notice.body,
-                         session_id=session.id if session else None, created_at=now)
+    row = m.Notification(**notification_row(user_id=user_id, kind=kind, notice=notice,
+                                            session_id=session.id if session else None, now=now))
     uow.session.add(row)
     if email and wants_email(user, kind):
-        _enqueue_email(uow, row, user, notice, now)
+        uow.session.add(m.EmailDelivery(notification=row, **email_row(notification_id=None, recipient=user,
+                                                                       notice=notice, now=now)))
     return row
 
 
@@ -47,13 +49,20 @@ def wants_email(user: m.User, kind: NotificationKind) -> bool:
     return bool((user.email_preferences or {}).get(kind.value, True))
 
 
-def _enqueue_email(uow: UnitOfWork, row: m.Notification, user: m.User, notice: notice_text.Notice,
-                   now: datetime) -> None:
-    email = email_templates.render(notice, recipient=user)
-    uow.session.add(m.EmailDelivery(
-        notification=row, user_id=user.id, to_address=user.email, subject=email.subject, text_body=email.text,
-        html_body=email.html, status=EmailStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now,
-    ))
+def notification_row(*, user_id: uuid.UUID, kind: NotificationKind, notice: notice_text.Notice,
+                     session_id: uuid.UUID | None, now: datetime) -> dict[str, Any]:
+    return {"user_id": user_id, "kind": kind, "title": notice.title, "body": notice.body, "session_id": session_id,
+            "created_at": now}
+
+
+def email_row(*, notification_id: int | None, recipient: m.User, notice: notice_text.Notice, now: datetime
+              ) -> dict[str, Any]:
+    """The email of a notice, to be sent by the delivery worker (`notification_id` None: set by the ORM)."""
+    email = email_templates.render(notice, recipient=recipient)
+    row = {"user_id": recipient.id, "to_address": recipient.email, "subject": email.subject, "text_body": email.text,
+           "html_body": email.html, "status": EmailStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+           "created_at": now}
+    return row if notification_id is None else {**row, "notification_id": notification_id}
 
 
 async def admin_user_ids(uow: UnitOfWork) -> list[uuid.UUID]:

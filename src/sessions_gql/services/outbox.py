@@ -15,18 +15,25 @@ from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from sessions_gql.services.session_effects import Written
+    pass
 
 
 def emit(uow: UnitOfWork, *, channels: Iterable[str], now: datetime, timeline: Iterable[int] = (),
          notifications: Iterable[int] = (), messages: Iterable[int] = (),
          ephemeral: dict[str, Any] | None = None) -> None:
+    uow.session.add(m.OutboxEvent(**row(channels=channels, now=now, timeline=timeline, notifications=notifications,
+                                        messages=messages, ephemeral=ephemeral)))
+
+
+def row(*, channels: Iterable[str], now: datetime, timeline: Iterable[int] = (), notifications: Iterable[int] = (),
+        messages: Iterable[int] = (), ephemeral: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An outbox row's columns."""
     payload: dict[str, Any] = {
         "timeline_ids": list(timeline), "notification_ids": list(notifications), "message_ids": list(messages),
     }
     if ephemeral is not None:
         payload["ephemeral"] = ephemeral
-    uow.session.add(m.OutboxEvent(channels=sorted(set(channels)), payload=payload, created_at=now))
+    return {"channels": sorted(set(channels)), "payload": payload, "created_at": now}
 
 
 def user_channel(user_id: object) -> str:
@@ -41,10 +48,3 @@ def conversation_channel(conversation_id: object) -> str:
     return f"conversation:{conversation_id}"
 
 
-def session_changed(uow: UnitOfWork, *, row: m.Session, written: Written, now: datetime) -> None:
-    """One outbox row per transition: the session's channel, both parties', and each notified user's."""
-    users = {*written.party_user_ids, *(n.user_id for n in written.notifications)}
-    channels = [session_channel(row.id), *(user_channel(user) for user in users)]
-    channels += [conversation_channel(message.conversation_id) for message in written.messages]
-    emit(uow, channels=channels, now=now, timeline=[t.id for t in written.timeline],
-         notifications=[n.id for n in written.notifications], messages=[msg.id for msg in written.messages])

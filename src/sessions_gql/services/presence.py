@@ -13,8 +13,10 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import MarkedNoShow, NotFound
 from sessions_gql.realtime.presence import announce
-from sessions_gql.services import lifecycle, notify, outbox, session_actions
+from sessions_gql.services import notify, outbox
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.sessions import transitions
+from sessions_gql.services.sessions.commands import JoinSession
 
 TURNED_AWAY_TITLE = "Your client tried to join"
 
@@ -48,16 +50,13 @@ async def member_waiting(deps: Deps, *, session_id: uuid.UUID, now: datetime) ->
         await uow.commit()
 
 
-async def join(deps: Deps, *, viewer: Viewer, session_id: uuid.UUID, expected_version: int | None,
-               idempotency_key: str | None) -> uuid.UUID:
+async def join(deps: Deps, *, viewer: Viewer, command: JoinSession) -> uuid.UUID:
     """joinSession. A member turned away by a no-show mark gets the refusal (which changes nothing) and, in a
     transaction of its own, the provider is told they tried to join, so that they can undo the no-show."""
     try:
-        return await lifecycle.act(deps, viewer=viewer, session_id=session_id, expected_version=expected_version,
-                                   idempotency_key=idempotency_key, operation="joinSession", payload={},
-                                   apply=session_actions.join())
+        return await transitions.join_session(deps, viewer=viewer, command=command)
     except MarkedNoShow as refused:
-        await turned_away(deps, session_id=session_id, marked_at=refused.marked_at, now=deps.clock.now())
+        await turned_away(deps, session_id=command.session_id, marked_at=refused.marked_at, now=deps.clock.now())
         raise
 
 

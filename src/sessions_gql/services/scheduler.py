@@ -11,10 +11,8 @@ from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
-from sessions_gql.domain.enums import NotificationKind, SessionStatus
+from sessions_gql.domain.enums import SessionStatus
 from sessions_gql.domain.errors import DomainError
-from sessions_gql.domain.policy import BookingPolicy
-from sessions_gql.domain.session import Session
 from sessions_gql.services import email_delivery, idempotency
 from sessions_gql.services.deps import Deps
 
@@ -22,8 +20,6 @@ log = logging.getLogger("sessions_gql.scheduler")
 S = SessionStatus
 Handler = Callable[[UnitOfWork, Deps, m.Job, datetime], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
-_SESSION_KINDS = ("expire", "expire_proposal", "provider_no_show", "auto_complete", "member_reminder",
-                  "provider_link")
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
@@ -32,49 +28,6 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-REMINDER_KINDS = {NotificationKind.MEETING_REMINDER: "member_reminder",
-                  NotificationKind.MEETING_LINK: "provider_link"}
-
-
-def wanted_jobs(session: Session, policy: BookingPolicy, now: datetime) -> list[tuple[str, str, datetime]]:
-    """(kind, dedupe key, when) for each time-driven step this session's state calls for.
-
-    A reminder whose moment has passed by the time the session is agreed goes out at once, unless the
-    session has already started; it is keyed by the start it announces, so it is sent once per time.
-    """
-    jobs: list[tuple[str, datetime]] = []
-    if session.status is S.AWAITING_APPROVAL and session.respond_by is not None:
-        jobs.append(("expire", session.respond_by))
-    if session.status is S.RESCHEDULING:
-        jobs.append(("expire_proposal", session.starts_at))
-    if session.status in (S.CONFIRMED, S.RESCHEDULING):
-        jobs.append(("provider_no_show", session.ends_at + policy.end_grace))
-    if session.status is S.IN_PROGRESS:
-        jobs.append(("auto_complete", session.ends_at + policy.end_grace))
-    keyed = [(kind, at.isoformat(), at) for kind, at in jobs]
-    if session.starts_at > now:
-        for kind, at in session.reminders_due(policy=policy):
-            keyed.append((REMINDER_KINDS[kind], f"start:{session.starts_at.isoformat()}", max(at, now)))
-    return keyed
-
-
-async def sync_jobs(uow: UnitOfWork, session: Session, policy: BookingPolicy, now: datetime) -> None:
-    """Make the session's pending jobs the ones its state calls for now; jobs already run are kept."""
-    J = m.Job
-    existing = list((await uow.session.scalars(
-        select(J).where(J.session_id == session.id, J.kind.in_(_SESSION_KINDS))
-    )).all())
-    wanted = {(kind, key): at for kind, key, at in wanted_jobs(session, policy, now)}
-    for job in existing:
-        if job.done_at is None and (job.kind, job.dedupe_key) not in wanted:
-            await uow.session.delete(job)
-    have = {(job.kind, job.dedupe_key) for job in existing}
-    for (kind, key), at in wanted.items():
-        if (kind, key) not in have:
-            uow.session.add(m.Job(kind=kind, session_id=session.id, dedupe_key=key, run_at=at, payload={},
-                                  attempts=0, created_at=now))
 
 
 async def next_due_at(deps: Deps, *, until: datetime) -> datetime | None:

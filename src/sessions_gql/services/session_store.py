@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.actors import Actor
-from sessions_gql.domain.errors import NotFound, StaleVersion
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import Approvals, Cancellation, Proposal
 
@@ -43,23 +40,30 @@ def to_domain(row: m.Session) -> Session:
                    proposal=proposal, cancellation=cancellation, **values)
 
 
+def columns(session: Session) -> dict[str, Any]:
+    """The entity's state as its row's columns."""
+    values = {name: getattr(session, name) for name in COPIED}
+    proposal, cancellation = session.proposal, session.cancellation
+    values.update(
+        approved_by_member=session.approvals.member, approved_by_provider=session.approvals.provider,
+        proposal_starts_at=proposal.starts_at if proposal else None,
+        proposal_ends_at=proposal.ends_at if proposal else None,
+        proposal_by=proposal.proposed_by if proposal else None,
+        proposal_at=proposal.proposed_at if proposal else None,
+        cancelled_by=cancellation.by if cancellation else None,
+        cancellation_reason=cancellation.reason if cancellation else None,
+        cancellation_note=cancellation.note if cancellation else None,
+        cancelled_at=cancellation.at if cancellation else None,
+        cancellation_late=cancellation.late if cancellation else None,
+        provider_earnings=session.provider_earnings,
+    )
+    return values
+
+
 def write_back(session: Session, row: m.Session) -> None:
     """Copy the entity's state onto its row (new or loaded)."""
-    for name in COPIED:
-        setattr(row, name, getattr(session, name))
-    row.approved_by_member, row.approved_by_provider = session.approvals.member, session.approvals.provider
-    proposal = session.proposal
-    row.proposal_starts_at = proposal.starts_at if proposal else None
-    row.proposal_ends_at = proposal.ends_at if proposal else None
-    row.proposal_by = proposal.proposed_by if proposal else None
-    row.proposal_at = proposal.proposed_at if proposal else None
-    cancellation = session.cancellation
-    row.cancelled_by = cancellation.by if cancellation else None
-    row.cancellation_reason = cancellation.reason if cancellation else None
-    row.cancellation_note = cancellation.note if cancellation else None
-    row.cancelled_at = cancellation.at if cancellation else None
-    row.cancellation_late = cancellation.late if cancellation else None
-    row.provider_earnings = session.provider_earnings
+    for name, value in columns(session).items():
+        setattr(row, name, value)
 
 
 def new_row(session: Session) -> m.Session:
@@ -68,17 +72,3 @@ def new_row(session: Session) -> m.Session:
     return row
 
 
-async def load_for_update(db: AsyncSession, *, session_id: uuid.UUID, viewer: Viewer | None,
-                          expected_version: int | None) -> m.Session:
-    """The session row, locked; NOT_FOUND for sessions the viewer is not party to."""
-    row = await db.get(m.Session, session_id, with_for_update=True, populate_existing=True)
-    visible = row is not None and (
-        viewer is None or viewer.is_admin or row.member_id == viewer.member_id
-        or row.provider_id == viewer.provider_id
-    )
-    if row is None or not visible:
-        raise NotFound("no such session", field="sessionId")
-    if expected_version is not None and expected_version != row.version:
-        raise StaleVersion(f"the session changed: it is at version {row.version}, not {expected_version}",
-                           field="expectedVersion")
-    return row

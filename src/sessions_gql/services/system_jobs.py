@@ -15,8 +15,8 @@ from sessions_gql.domain.session import Session
 from sessions_gql.services import notify, outbox
 from sessions_gql.services import packages as _packages  # noqa: F401  (registers the package expiry job)
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.lifecycle import Step, transition_in
 from sessions_gql.services.scheduler import job_handler
+from sessions_gql.services.sessions.repository import SessionRepository
 
 SystemStep = Callable[[Session, datetime, BookingPolicy], list[DomainEvent]]
 
@@ -33,11 +33,10 @@ def _register(kind: str, step: SystemStep) -> None:
         if job.session_id is None:
             raise NotFound("the job names no session")
 
-        async def apply(context: Step) -> list[DomainEvent]:
-            return step(context.session, context.now, context.deps.policy)
-
-        await transition_in(uow, deps, session_id=job.session_id, viewer=None, expected_version=None, now=now,
-                            apply=apply)
+        sessions = SessionRepository(uow, deps)
+        loaded = await sessions.lock(job.session_id, viewer=None, expected_version=None)
+        events = step(loaded.session, now, deps.policy)
+        await sessions.save(loaded, events, actor=None, now=now, keep_job=job.id)
 
     job_handler(kind)(handle)
 

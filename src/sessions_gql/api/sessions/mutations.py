@@ -30,9 +30,10 @@ from sessions_gql.api.sessions.types import (
 )
 from sessions_gql.db import models as m
 from sessions_gql.domain.session_values import RefundChoice as DomainRefund
-from sessions_gql.services import booking, lifecycle, notes, session_actions, test_clock
+from sessions_gql.services import booking, notes, test_clock
 from sessions_gql.services import presence as presence_service
-from sessions_gql.services.lifecycle import Transition
+from sessions_gql.services.sessions import commands as c
+from sessions_gql.services.sessions import transitions as t
 
 
 async def _success(info: Info, session_id: uuid.UUID) -> SessionSuccess:
@@ -47,15 +48,19 @@ async def _run(info: Info, work: Callable[[], Awaitable[uuid.UUID]]) -> SessionR
     return await result_or_error(run)  # type: ignore[return-value]
 
 
-async def _act(info: Info, input: Any, operation: str, payload: dict[str, Any], apply: Transition
-               ) -> SessionResult:
+UseCase = Callable[..., Awaitable[uuid.UUID]]
+
+
+def _target(input: Any) -> dict[str, Any]:
+    """The fields every session action's command has."""
+    return {"session_id": ids.decode_uuid(input.session_id, "Session", field="sessionId"),
+            "expected_version": getattr(input, "expected_version", None), "idempotency_key": input.idempotency_key}
+
+
+async def _act(info: Info, use_case: UseCase, make: Callable[[], Any]) -> SessionResult:
+    """Run a session action's use case with the command `make` builds from the input (decoding errors included)."""
     async def work() -> uuid.UUID:
-        return await lifecycle.act(
-            info.context.deps, viewer=info.context.viewer,
-            session_id=ids.decode_uuid(input.session_id, "Session", field="sessionId"),
-            expected_version=getattr(input, "expected_version", None), idempotency_key=input.idempotency_key,
-            operation=operation, payload=payload, apply=apply,
-        )
+        return await use_case(info.context.deps, viewer=info.context.viewer, command=make())
 
     return await _run(info, work)
 
@@ -92,76 +97,74 @@ async def propose_session(info: Info, input: ProposeSessionInput) -> SessionResu
 
 
 async def confirm_session(info: Info, input: SessionActionInput) -> SessionResult:
-    return await _act(info, input, "confirmSession", {}, session_actions.confirm())
+    return await _act(info, t.confirm_session, lambda: c.ConfirmSession(**_target(input)))
 
 
 async def decline_session(info: Info, input: DeclineSessionInput) -> SessionResult:
-    payload = {"reason": input.reason.value, "note": input.note}
-    return await _act(info, input, "declineSession", payload, session_actions.decline(input.reason, input.note))
+    return await _act(info, t.decline_session,
+                      lambda: c.DeclineSession(**_target(input), reason=input.reason, note=input.note))
 
 
 async def withdraw_session(info: Info, input: SessionActionInput) -> SessionResult:
-    return await _act(info, input, "withdrawSession", {}, session_actions.withdraw())
+    return await _act(info, t.withdraw_session, lambda: c.WithdrawSession(**_target(input)))
 
 
 async def cancel_session(info: Info, input: CancelSessionInput) -> SessionResult:
     refund = DomainRefund(kind=input.refund.kind, credits=input.refund.credits) if input.refund else None
-    apply = session_actions.cancel(reason=input.reason, note=input.note,
-                                   acknowledge_late=bool(input.acknowledge_late_cancellation), refund=refund)
-    payload = {"reason": input.reason.value if input.reason else None, "note": input.note,
-               "ack": bool(input.acknowledge_late_cancellation),
-               "refund": [refund.kind.value, refund.credits] if refund else None}
-    return await _act(info, input, "cancelSession", payload, apply)
+    return await _act(info, t.cancel_session, lambda: c.CancelSession(
+        **_target(input), reason=input.reason, note=input.note,
+        acknowledge_late=bool(input.acknowledge_late_cancellation), refund=refund))
 
 
 async def propose_new_time(info: Info, input: ProposeNewTimeInput) -> SessionResult:
-    apply = session_actions.propose_new_time(starts_at=input.starts_at, duration_minutes=input.duration_minutes)
-    payload = {"starts": input.starts_at.isoformat(), "duration": input.duration_minutes}
-    return await _act(info, input, "proposeNewTime", payload, apply)
+    return await _act(info, t.propose_new_time, lambda: c.ProposeNewTime(
+        **_target(input), starts_at=input.starts_at, duration_minutes=input.duration_minutes))
 
 
 async def reject_new_time(info: Info, input: RejectNewTimeInput) -> SessionResult:
-    payload = {"reason": input.reason.value, "note": input.note}
-    return await _act(info, input, "rejectNewTime", payload, session_actions.reject_new_time(input.reason, input.note))
+    return await _act(info, t.reject_new_time,
+                      lambda: c.RejectNewTime(**_target(input), reason=input.reason, note=input.note))
 
 
 async def refund_session(info: Info, input: RefundSessionInput) -> SessionResult:
-    payload = {"credits": input.credits, "note": input.note}
-    return await _act(info, input, "refundSession", payload, session_actions.refund(input.credits, input.note))
+    return await _act(info, t.refund_session,
+                      lambda: c.RefundSession(**_target(input), credits=input.credits, note=input.note))
 
 
-def _simple(name: str, operation: str) -> Callable[[Info, SessionActionInput], Awaitable[SessionResult]]:
-    async def resolve(info: Info, input: SessionActionInput) -> SessionResult:
-        return await _act(info, input, operation, {}, session_actions.simple(name))
-
-    resolve.__name__ = operation
-    return resolve
+async def accept_new_time(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.accept_new_time, lambda: c.AcceptNewTime(**_target(input)))
 
 
-accept_new_time = _simple("accept_new_time", "acceptNewTime")
-withdraw_new_time = _simple("withdraw_new_time", "withdrawNewTime")
-start_session = _simple("start", "startSession")
-mark_no_show = _simple("mark_no_show", "markNoShow")
-undo_no_show = _simple("undo_no_show", "undoNoShow")
-end_session = _simple("end", "endSession")
+async def withdraw_new_time(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.withdraw_new_time, lambda: c.WithdrawNewTime(**_target(input)))
+
+
+async def start_session(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.start_session, lambda: c.StartSession(**_target(input)))
+
+
+async def mark_no_show(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.mark_no_show, lambda: c.MarkNoShow(**_target(input)))
+
+
+async def undo_no_show(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.undo_no_show, lambda: c.UndoNoShow(**_target(input)))
+
+
+async def end_session(info: Info, input: SessionActionInput) -> SessionResult:
+    return await _act(info, t.end_session, lambda: c.EndSession(**_target(input)))
 
 
 async def join_session(info: Info, input: SessionActionInput) -> SessionResult:
     """Joining puts the viewer in the waiting room at once, before any `waitingRoom` subscription heartbeats."""
-    async def work() -> uuid.UUID:
-        return await presence_service.join(
-            info.context.deps, viewer=info.context.viewer,
-            session_id=ids.decode_uuid(input.session_id, "Session", field="sessionId"),
-            expected_version=input.expected_version, idempotency_key=input.idempotency_key)
-
-    result = await _run(info, work)
+    result = await _act(info, presence_service.join, lambda: c.JoinSession(**_target(input)))
     if isinstance(result, SessionSuccess):
         await presence_service.entered(info.context.deps, viewer=info.context.viewer, row=await _row(info, result))
     return result
 
 
 async def leave_session(info: Info, input: SessionActionInput) -> SessionResult:
-    result = await _act(info, input, "leaveSession", {}, session_actions.simple("leave"))
+    result = await _act(info, t.leave_session, lambda: c.LeaveSession(**_target(input)))
     if isinstance(result, SessionSuccess):
         await presence_service.departed(info.context.deps, viewer=info.context.viewer, row=await _row(info, result))
     return result

@@ -1,0 +1,126 @@
+"""The session mutations' commands: what a caller asks for, validated when made. A command (but its key) is
+also its idempotency payload: a retry with the same key must ask for the same thing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sessions_gql.domain.enums import CancellationReason, DeclineReason
+from sessions_gql.domain.errors import ValidationError
+from sessions_gql.domain.session_values import RefundChoice
+
+NOTE_LIMIT = 2000
+
+
+def note(text: str | None) -> str | None:
+    """A note of at most NOTE_LIMIT characters, trimmed; blank is none."""
+    if text is not None and len(text) > NOTE_LIMIT:
+        raise ValidationError(f"a note is at most {NOTE_LIMIT} characters", field="note")
+    if text is None:
+        return None
+    return text.strip() or None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCommand:
+    """A transition of an existing session, at `expected_version` when given."""
+
+    session_id: uuid.UUID
+    expected_version: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmSession(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclineSession(SessionCommand):
+    reason: DeclineReason
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", note(self.note))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawSession(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSession(SessionCommand):
+    reason: CancellationReason | None = None
+    note: str | None = None
+    acknowledge_late: bool = False
+    refund: RefundChoice | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", note(self.note))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposeNewTime(SessionCommand):
+    starts_at: datetime
+    duration_minutes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptNewTime(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectNewTime(SessionCommand):
+    reason: DeclineReason
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", note(self.note))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawNewTime(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundSession(SessionCommand):
+    credits: int | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", note(self.note))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinSession(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveSession(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartSession(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkNoShow(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoNoShow(SessionCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndSession(SessionCommand):
+    pass
