@@ -62,9 +62,12 @@ class Changes:
     """The provider is deactivated automatically; the admins are told."""
     holds: list[tuple[str, Interval]] | None = None
     """The slot holds the session keeps now; None when the transition left them as they were."""
-    jobs: list[Job] = field(default_factory=list)
-    """The jobs the session calls for now (pending ones not among them are dropped, done ones kept)."""
-    jobs_changed: bool = True
+    jobs_added: list[Job] = field(default_factory=list)
+    """Jobs the session calls for now and did not before."""
+    jobs_dropped: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, dedupe key) of jobs it called for before and no longer does (dropped unless they ran)."""
+    jobs_sweep: bool = False
+    """The session has started: every pending job is dropped and the ones it calls for now are made again."""
     dropped_starts_at: datetime | None = None
     """The start of a proposal this transition dropped (rejected, withdrawn or lapsed), for the notices."""
 
@@ -97,9 +100,15 @@ class Changes:
         held = after.held_intervals()
         if before is None or held != before.held_intervals():
             changes.holds = held
-        changes.jobs = wanted_jobs(after, policy, now)
-        if before is not None and after.starts_at > now:  # once it has started, reminders left over are dropped
-            changes.jobs_changed = _keys(changes.jobs) != _keys(wanted_jobs(before, policy, now))
+        wanted = wanted_jobs(after, policy, now)
+        if before is None:
+            changes.jobs_added = wanted
+        elif after.starts_at <= now:  # once it has started, reminders left over are dropped too
+            changes.jobs_added, changes.jobs_sweep = wanted, True
+        else:
+            had = _keys(wanted_jobs(before, policy, now))
+            changes.jobs_added = [job for job in wanted if (job[0], job[1]) not in had]
+            changes.jobs_dropped = sorted(had - _keys(wanted))
         return changes
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
+from sessions_gql.db.fast import Writer, records, table_of
 from sessions_gql.db.loaders import Loaders
 from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
@@ -47,6 +47,40 @@ from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import columns, to_domain, write_back
 
 MU, PU = aliased(m.User, name="member_user"), aliased(m.User, name="provider_user")
+H, J, C = m.SlotHold, m.Job, m.Conversation
+
+
+def _overlapping(intervals: int) -> Any:
+    """Other sessions' holds of a member or a provider that overlap one of `intervals` times (s0/e0, ...)."""
+    overlaps = or_(*(and_(H.starts_at < bindparam(f"e{i}", type_=H.ends_at.type),
+                          H.ends_at > bindparam(f"s{i}", type_=H.starts_at.type)) for i in range(intervals)))
+    return (select(H.provider_id, H.member_id, H.starts_at, H.ends_at)
+            .where(H.session_id != bindparam("session"), or_(H.member_id == bindparam("member"),
+                                                              H.provider_id == bindparam("provider")), overlaps)
+            .order_by(H.starts_at))
+
+
+_ST, _PT, _MT, _SVT = (table_of(model) for model in (m.Session, m.Provider, m.Member, m.Service))
+_MUT, _PUT = table_of(m.User).alias("member_user"), table_of(m.User).alias("provider_user")
+_CT = table_of(m.Conversation)
+_LOADED = ((m.Session, _ST), (m.Provider, _PT), (m.Member, _MT), (m.User, _MUT), (m.User, _PUT), (m.Service, _SVT))
+LOCK_SESSION = (
+    select(*(column for _model, table in _LOADED for column in table.c), _CT.c.id, _CT.c.last_message_at)
+    .select_from(_ST.join(_PT, _PT.c.id == _ST.c.provider_id).join(_MT, _MT.c.id == _ST.c.member_id)
+                 .join(_MUT, _MUT.c.id == _MT.c.user_id).join(_PUT, _PUT.c.id == _PT.c.user_id)
+                 .join(_SVT, _SVT.c.id == _ST.c.service_id)
+                 .outerjoin(_CT, and_(_CT.c.member_id == _ST.c.member_id, _CT.c.provider_id == _ST.c.provider_id)))
+    .where(_ST.c.id == bindparam("session")).with_for_update(of=[_ST, _PT, _MT])
+)
+"""The session, its provider and its member locked in that order (the order of every transition), with both
+parties' users, the service and the pair's conversation: what a transition reads, in one statement."""
+OVERLAPPING = {count: _overlapping(count) for count in (1, 2)}  # a session holds its time and a proposed one
+FREE_HOLDS = delete(H).where(H.session_id == bindparam("session"))
+_PENDING = and_(J.session_id == bindparam("session"), J.done_at.is_(None), J.id != bindparam("keep"))
+DROP_JOB = delete(J).where(_PENDING, J.kind == bindparam("kind"), J.dedupe_key == bindparam("key"))
+DROP_SESSION_JOBS = delete(J).where(_PENDING, J.kind.in_([literal_column(f"'{kind}'") for kind in SESSION_JOB_KINDS]))
+TOUCH_CONVERSATION = update(C).where(C.id == bindparam("conversation"), or_(
+    C.last_message_at.is_(None), C.last_message_at < bindparam("now"))).values(last_message_at=bindparam("at"))
 FIGURES = ("consecutive_cancellations", "late_cancellations", "flagged", "response_count", "response_minutes_total",
            "late_responses", "rank_response_seconds", "visibility")
 
@@ -60,6 +94,7 @@ class Parties:
     provider_user: m.User
     member_user: m.User
     conversation_id: uuid.UUID | None
+    last_message_at: datetime | None = None
 
 
 @dataclass
@@ -90,38 +125,35 @@ def _detached(uow: UnitOfWork, *rows: Any) -> None:
 class SessionRepository:
     def __init__(self, uow: UnitOfWork, deps: Deps) -> None:
         self.uow, self.deps = uow, deps
+        self._writer: Writer | None = None
 
     async def _conn(self) -> AsyncConnection:
-        return await self.uow.session.connection()
+        return (await self._write_on()).conn
+
+    async def _write_on(self) -> Writer:
+        """The unit of work's connection (one per transaction), and the writer on it."""
+        if self._writer is None:
+            self._writer = Writer(await self.uow.session.connection())
+        return self._writer
 
     # ------------------------------------------------------------------ reads
 
     async def lock(self, session_id: uuid.UUID, *, viewer: Viewer | None, expected_version: int | None) -> Loaded:
         """The session, its provider and its member locked (NOT_FOUND for sessions the viewer is not party to),
         checked against `expected_version`."""
-        S, P, M = m.Session, m.Provider, m.Member
-        query = (
-            select(S, P, M, MU, PU, m.Service, m.Conversation.id)
-            .join(P, P.id == S.provider_id).join(M, M.id == S.member_id)
-            .join(MU, MU.id == M.user_id).join(PU, PU.id == P.user_id).join(m.Service, m.Service.id == S.service_id)
-            .outerjoin(m.Conversation, and_(m.Conversation.member_id == S.member_id,
-                                            m.Conversation.provider_id == S.provider_id))
-            .where(S.id == session_id).with_for_update(of=[S, P, M])
-            .execution_options(populate_existing=True)
-        )
-        found = (await self.uow.session.execute(query)).first()
-        row = found[0] if found is not None else None
+        found = await (await self._write_on()).fetch_typed(LOCK_SESSION, {"session": session_id})
+        loaded = _split(found[0]) if found else None
+        row = loaded[0] if loaded is not None else None
         visible = row is not None and (viewer is None or viewer.is_admin or row.member_id == viewer.member_id
                                        or row.provider_id == viewer.provider_id)
-        if found is None or row is None or not visible:
+        if loaded is None or row is None or not visible:
             raise NotFound("no such session", field="sessionId")
-        _, provider, member, member_user, provider_user, service, conversation_id = found
-        _detached(self.uow, row, provider, member, member_user, provider_user, service)
+        _, provider, member, member_user, provider_user, service, (conversation_id, last_message_at) = loaded
         if expected_version is not None and expected_version != row.version:
             raise StaleVersion(f"the session changed: it is at version {row.version}, not {expected_version}",
                                field="expectedVersion")
         parties = Parties(provider=provider, member=member, provider_user=provider_user, member_user=member_user,
-                          conversation_id=conversation_id)
+                          conversation_id=conversation_id, last_message_at=last_message_at)
         return Loaded(row=row, before=to_domain(row), session=to_domain(row), parties=parties, service=service)
 
     async def lock_parties(self, *, provider_id: uuid.UUID, member_id: uuid.UUID) -> Parties | None:
@@ -129,7 +161,7 @@ class SessionRepository:
         either is missing."""
         P, M, C = m.Provider, m.Member, m.Conversation
         query = (
-            select(P, M, PU, MU, C.id)
+            select(P, M, PU, MU, C.id, C.last_message_at)
             .join(PU, PU.id == P.user_id).join(M, M.id == member_id).join(MU, MU.id == M.user_id)
             .outerjoin(C, and_(C.member_id == M.id, C.provider_id == P.id))
             .where(P.id == provider_id).with_for_update(of=[P, M])
@@ -138,10 +170,10 @@ class SessionRepository:
         found = (await self.uow.session.execute(query)).first()
         if found is None:
             return None
-        provider, member, provider_user, member_user, conversation_id = found
+        provider, member, provider_user, member_user, conversation_id, last_message_at = found
         _detached(self.uow, provider, member, provider_user, member_user)
         return Parties(provider=provider, member=member, provider_user=provider_user, member_user=member_user,
-                       conversation_id=conversation_id)
+                       conversation_id=conversation_id, last_message_at=last_message_at)
 
     # ------------------------------------------------------------------ writes
 
@@ -153,7 +185,7 @@ class SessionRepository:
         timeline, video = self._timeline(loaded, events, now)
         write_back(session, row)
         row.video_room_url = video.get("video_room_url")
-        await (await self._conn()).execute(insert(m.Session), [{
+        await (await self._write_on()).insert(table_of(m.Session), [{
             **columns(session), "id": session.id, "sponsorship_id": sponsorship_id, "updated_at": now,
             "video_room_url": row.video_room_url}])
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=None)
@@ -171,8 +203,8 @@ class SessionRepository:
         write_back(loaded.session, loaded.row)
         for name, value in video.items():
             setattr(loaded.row, name, value)
-        await (await self._conn()).execute(update(m.Session).where(m.Session.id == loaded.row.id).values(
-            **changed, **video, updated_at=now))
+        await (await self._write_on()).update(table_of(m.Session), key=("id", loaded.row.id),
+                                              values={**changed, **video, "updated_at": now})
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=keep_job)
 
     def _timeline(self, loaded: Loaded, events: list[ev.DomainEvent], now: datetime
@@ -218,19 +250,18 @@ class SessionRepository:
         if changes.holds is not None:
             await self._holds(conn, loaded, changes.holds, actor)
         saved = Saved()
-        saved.timeline_ids = await _insert_ids(conn, m.TimelineEvent, timeline)
-        if ledger:
-            await conn.execute(insert(m.LedgerEntry), ledger)
+        writer = await self._write_on()
+        saved.timeline_ids = await writer.insert(table_of(m.TimelineEvent), timeline, returning=True)
+        await writer.insert(table_of(m.LedgerEntry), ledger)
         admins = await self._reliability(conn, parties.provider, changes)
         saved.notification_ids = await self._notices(conn, loaded, changes, admins, now)
-        if changes.jobs_changed:
-            await self._jobs(conn, loaded.session.id, changes.jobs, now, keep_job)
+        await self._jobs(loaded.session.id, changes, now, keep_job)
         saved.message_ids = await self._messages(conn, loaded, changes, now)
         users = {parties.member_user.id, parties.provider_user.id, *admins}
         channels = [outbox.session_channel(row.id), *(outbox.user_channel(user) for user in users)]
         if saved.message_ids:
             channels.append(outbox.conversation_channel(parties.conversation_id))
-        await conn.execute(insert(m.OutboxEvent), [outbox.row(
+        await writer.insert(table_of(m.OutboxEvent), [outbox.row(
             channels=channels, now=now, timeline=saved.timeline_ids, notifications=saved.notification_ids,
             messages=saved.message_ids)])
         return saved
@@ -261,14 +292,14 @@ class SessionRepository:
                             "sponsorship_id": row.sponsorship_id if move.sponsored_minutes else None,
                             "package_id": row.package_id if moved.funding is Funding.PACKAGE else None,
                             "note": move.note, "at": now})
-        conn = await self._conn()
+        writer = await self._write_on()
         if (wallet.available_credits, wallet.held_credits) != (member.available_credits, member.held_credits):
             member.available_credits, member.held_credits = wallet.available_credits, wallet.held_credits
-            await conn.execute(update(m.Member).where(m.Member.id == member.id).values(
-                available_credits=wallet.available_credits, held_credits=wallet.held_credits))
+            await writer.update(table_of(m.Member), key=("id", member.id), values={
+                "available_credits": wallet.available_credits, "held_credits": wallet.held_credits})
         if sponsorship is not None and minutes is not None:
-            await conn.execute(update(m.Sponsorship).where(m.Sponsorship.id == sponsorship.id).values(
-                minutes_used=sponsorship.minutes_granted - minutes.available_minutes))
+            await writer.update(table_of(m.Sponsorship), key=("id", sponsorship.id), values={
+                "minutes_used": sponsorship.minutes_granted - minutes.available_minutes})
         return entries
 
     async def _sponsorship(self, sponsorship_id: uuid.UUID | None) -> m.Sponsorship:
@@ -286,7 +317,8 @@ class SessionRepository:
         guarantee) sees them, in one statement."""
         session = loaded.session
         mine = actor.party_of(session) if actor is not None else None
-        taken = await overlapping_holds(conn, session=session, intervals=[interval for _kind, interval in wanted])
+        taken = await overlapping_holds(await self._write_on(), session=session,
+                                        intervals=[interval for _kind, interval in wanted])
         for _kind, interval in wanted:
             for party in (Party.PROVIDER, Party.MEMBER):
                 found = [hold for whose, hold in taken if whose is party
@@ -299,11 +331,11 @@ class SessionRepository:
                                            field="startsAt")
                 raise SlotUnavailable(f"the {party.value.lower()} is not free at this time", field="startsAt")
         if loaded.before is not None and loaded.before.held_intervals():
-            await conn.execute(delete(m.SlotHold).where(m.SlotHold.session_id == session.id))
+            await (await self._write_on()).run(FREE_HOLDS, {"session": session.id})
         if not wanted:
             return
         try:
-            await conn.execute(insert(m.SlotHold), [
+            await (await self._write_on()).insert(table_of(m.SlotHold), [
                 {"id": uuid7(), "session_id": session.id, "kind": kind, "provider_id": session.provider_id,
                  "member_id": session.member_id, "starts_at": interval.starts_at, "ends_at": interval.ends_at}
                 for kind, interval in wanted])
@@ -331,8 +363,7 @@ class SessionRepository:
             provider.visibility = ProviderVisibility.DEACTIVATED
             admins = list((await conn.execute(select(m.User.id).where(m.User.role == Role.ADMIN))).scalars())
         sets = {name: getattr(provider, name) for name in FIGURES if getattr(provider, name) != before[name]}
-        if sets:
-            await conn.execute(update(m.Provider).where(m.Provider.id == provider.id).values(**sets))
+        await (await self._write_on()).update(table_of(m.Provider), key=("id", provider.id), values=sets)
         return admins
 
     async def _notices(self, conn: AsyncConnection, loaded: Loaded, changes: Changes, admins: list[uuid.UUID],
@@ -351,13 +382,13 @@ class SessionRepository:
         facts = await self._facts(loaded, changes, asking=any(kind in notice_text.ASK_ANSWER for _u, kind in told))
         notices = [(user, kind, notice_text.compose(kind, recipient=user, facts=facts, now=now, session=loaded.row))
                    for user, kind in told]
-        ids = await _insert_ids(conn, m.Notification, [
+        writer = await self._write_on()
+        ids = await writer.insert(table_of(m.Notification), returning=True, rows=[
             notify.notification_row(user_id=user.id, kind=kind, notice=notice, session_id=loaded.row.id, now=now)
             for user, kind, notice in notices])
         emails = [notify.email_row(notification_id=ident, recipient=user, notice=notice, now=now)
                   for ident, (user, kind, notice) in zip(ids, notices, strict=True) if notify.wants_email(user, kind)]
-        if emails:
-            await conn.execute(insert(m.EmailDelivery), emails)
+        await writer.insert(table_of(m.EmailDelivery), emails)
         return ids
 
     async def _facts(self, loaded: Loaded, changes: Changes, *, asking: bool) -> notice_text.Facts:
@@ -385,22 +416,19 @@ class SessionRepository:
                                  dropped_starts_at=changes.dropped_starts_at,
                                  streak=parties.provider.consecutive_cancellations)
 
-    async def _jobs(self, conn: AsyncConnection, session_id: uuid.UUID, wanted: list[tuple[str, str, datetime]],
-                    now: datetime, keep_job: int | None) -> None:
-        """Drop the pending jobs the state no longer calls for, add the new ones; jobs already run are kept."""
-        J = m.Job
-        dropping = delete(J).where(J.session_id == session_id, J.kind.in_(SESSION_JOB_KINDS), J.done_at.is_(None))
-        if wanted:
-            dropping = dropping.where(tuple_(J.kind, J.dedupe_key).not_in([(k, key) for k, key, _at in wanted]))
-        if keep_job is not None:
-            dropping = dropping.where(J.id != keep_job)
-        await conn.execute(dropping)
-        if not wanted:
-            return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        await conn.execute(dialect.insert(J).on_conflict_do_nothing(), [
+    async def _jobs(self, session_id: uuid.UUID, changes: Changes, now: datetime, keep_job: int | None) -> None:
+        """Drop the pending jobs the state no longer calls for and add the new ones; jobs already run are kept.
+        Once the session has started, every pending one but the running one is dropped and the wanted ones
+        made again (a reminder left over from before is dropped with them)."""
+        writer = await self._write_on()
+        keep = -1 if keep_job is None else keep_job
+        if changes.jobs_sweep:
+            await writer.run(DROP_SESSION_JOBS, {"session": session_id, "keep": keep})
+        for kind, key in changes.jobs_dropped:
+            await writer.run(DROP_JOB, {"session": session_id, "keep": keep, "kind": kind, "key": key})
+        await writer.insert(table_of(J), skip_conflicts=True, rows=[
             {"kind": kind, "session_id": session_id, "dedupe_key": key, "run_at": at, "payload": {}, "attempts": 0,
-             "created_at": now} for kind, key, at in wanted])
+             "created_at": now} for kind, key, at in changes.jobs_added])
 
     async def _messages(self, conn: AsyncConnection, loaded: Loaded, changes: Changes, now: datetime) -> list[int]:
         """One system message in the pair's conversation per change of the session's status or time."""
@@ -414,17 +442,29 @@ class SessionRepository:
         if parties.conversation_id is None:  # maybe made while we waited for the locks, after the load's snapshot
             parties.conversation_id = await conn.scalar(select(C.id).where(C.member_id == row.member_id,
                                                                            C.provider_id == row.provider_id))
+        writer = await self._write_on()
         if parties.conversation_id is None:  # both parties are locked: nobody else creates it meanwhile
-            parties.conversation_id = uuid7()
-            await conn.execute(insert(C), [{"id": parties.conversation_id, "member_id": row.member_id,
-                                            "provider_id": row.provider_id, "last_message_at": now,
-                                            "created_at": now}])
-        else:
-            await conn.execute(update(C).where(C.id == parties.conversation_id, or_(
-                C.last_message_at.is_(None), C.last_message_at < now)).values(last_message_at=now))
-        return await _insert_ids(conn, m.Message, [
+            parties.conversation_id, parties.last_message_at = uuid7(), now
+            await writer.insert(table_of(C), [{"id": parties.conversation_id, "member_id": row.member_id,
+                                               "provider_id": row.provider_id, "last_message_at": now,
+                                               "created_at": now}])
+        elif parties.last_message_at is None or parties.last_message_at < now:  # as read; a message may be newer
+            await writer.run(TOUCH_CONVERSATION, {"conversation": parties.conversation_id, "now": now, "at": now})
+        return await writer.insert(table_of(m.Message), returning=True, rows=[
             {"conversation_id": parties.conversation_id, "sender_user_id": None, "body": text, "session_id": row.id,
              "sent_at": now} for text in texts])
+
+
+def _split(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One row of LOCK_SESSION as its records, then the conversation's (id, last message time)."""
+    out: list[Any] = []
+    start = 0
+    for model, table in _LOADED:
+        width = len(table.c)
+        out.append(records(model, values[start:start + width]))
+        start += width
+    out.append(values[start:])
+    return tuple(out)
 
 
 def _timeline_row(session_id: uuid.UUID, event: ev.TimelineRecorded, now: datetime) -> dict[str, Any]:
@@ -435,31 +475,21 @@ def _timeline_row(session_id: uuid.UUID, event: ev.TimelineRecorded, now: dateti
             "credits": event.credits}
 
 
-async def _insert_ids(conn: AsyncConnection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` in one statement; their ids, in the order given."""
-    if not rows:
-        return []
-    result = await conn.execute(insert(table).returning(table.id, sort_by_parameter_order=True), rows)
-    return [ident for (ident,) in result.all()]
-
-
-async def overlapping_holds(conn: AsyncConnection, *, session: Session, intervals: list[Interval]
+async def overlapping_holds(writer: Writer, *, session: Session, intervals: list[Interval]
                             ) -> list[tuple[Party, Interval]]:
     """Other sessions' holds of the session's member or provider that overlap one of `intervals`, whose they
     are (a hold of both counts for both), by start: one statement for the whole transition."""
     if not intervals:
         return []
-    H = m.SlotHold
-    overlaps = or_(*(and_(H.starts_at < each.ends_at, H.ends_at > each.starts_at) for each in intervals))
-    rows = (await conn.execute(
-        select(H.provider_id, H.member_id, H.starts_at, H.ends_at).where(
-            H.session_id != session.id, or_(H.member_id == session.member_id, H.provider_id == session.provider_id),
-            overlaps).order_by(H.starts_at))).all()
+    params: dict[str, Any] = {"session": session.id, "member": session.member_id, "provider": session.provider_id}
+    for i, each in enumerate(intervals):
+        params |= {f"s{i}": each.starts_at, f"e{i}": each.ends_at}
     found: list[tuple[Party, Interval]] = []
-    for r in rows:
-        hold = Interval(starts_at=r.starts_at, ends_at=r.ends_at)
-        found += [(party, hold) for party, mine in ((Party.PROVIDER, r.provider_id == session.provider_id),
-                                                    (Party.MEMBER, r.member_id == session.member_id)) if mine]
+    for r in await writer.fetch(OVERLAPPING[len(intervals)], params):
+        provider_id, member_id, starts_at, ends_at = r
+        hold = Interval(starts_at=starts_at, ends_at=ends_at)
+        found += [(party, hold) for party, mine in ((Party.PROVIDER, provider_id == session.provider_id),
+                                                    (Party.MEMBER, member_id == session.member_id)) if mine]
     return found
 
 
