@@ -24,7 +24,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 Processor = Callable[[Any], Any] | None
 _inserts: dict[tuple[Any, ...], tuple[str, list[tuple[int, str]], list[Processor]]] = {}
 _updates: dict[tuple[Any, ...], tuple[str, list[Processor], list[str]]] = {}
-_prepared: dict[int, tuple[Executable, tuple[str, list[str], list[Processor]]]] = {}
+_prepared: dict[int, tuple[Executable, tuple[str, list[str], list[Processor], dict[str, Any]]]] = {}
 _results: dict[int, tuple[Select[Any], list[Processor]]] = {}
 _keys: dict[Any, list[str]] = {}
 
@@ -70,17 +70,22 @@ def _update_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], key_co
     return found
 
 
-def _prepared_sql(dialect: Dialect, statement: Executable) -> tuple[str, list[str], list[Processor]]:
+def _prepared_sql(dialect: Dialect, statement: Executable) -> tuple[str, list[str], list[Processor], dict[str, Any]]:
     """A statement built once (a module constant, its values all named bind parameters) as SQL, its parameters'
-    names in placeholder order, and their processors."""
+    names in placeholder order, their processors, and the values of the constants it binds itself (a LIMIT)."""
     key = id(statement)
     found = _prepared.get(key)
     if found is None or found[0] is not statement:
         compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=dialect))
         names = list(compiled.positiontup or [])
         processors: list[Processor] = [compiled.binds[name].type._cached_bind_processor(dialect) for name in names]
-        found = _prepared[key] = (statement, (str(compiled), names, processors))
+        constants = {name: compiled.binds[name].value for name in names if not compiled.binds[name].required}
+        found = _prepared[key] = (statement, (str(compiled), names, processors, constants))
     return found[1]
+
+
+def _bound(names: list[str], params: dict[str, Any], constants: dict[str, Any]) -> list[Any]:
+    return [params[name] if name in params else constants[name] for name in names]
 
 
 class Writer:
@@ -155,8 +160,8 @@ class Writer:
         if driver is None:
             await self.conn.execute(statement, params)
             return
-        sql, names, processors = _prepared_sql(self.conn.dialect, statement)
-        args = _args([params[name] for name in names], processors)
+        sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
+        args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
         await driver.execute(sql, *args)
 
@@ -166,8 +171,8 @@ class Writer:
         driver = await self._pg()
         if driver is None:
             return list((await self.conn.execute(statement, params)).all())
-        sql, names, processors = _prepared_sql(self.conn.dialect, statement)
-        args = _args([params[name] for name in names], processors)
+        sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
+        args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
         return list(await driver.fetch(sql, *args))
 
@@ -177,9 +182,9 @@ class Writer:
         driver = await self._pg()
         if driver is None:
             return [tuple(row) for row in (await self.conn.execute(statement, params)).all()]
-        sql, names, processors = _prepared_sql(self.conn.dialect, statement)
+        sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         convert = _result_processors(self.conn.dialect, statement)
-        args = _args([params[name] for name in names], processors)
+        args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
         records = await driver.fetch(sql, *args)
         return [tuple(value if process is None or value is None else process(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -42,6 +43,11 @@ async def policy_of(db: AsyncSession, provider: m.Provider, *, window: Interval 
         query = query.where(m.AvailabilityOverride.ends_at > window.starts_at - timedelta(days=1),
                             m.AvailabilityOverride.starts_at < window.ends_at + timedelta(days=1))
     overrides = (await db.scalars(query)).all()
+    return policy_from(provider, rules, overrides)
+
+
+def policy_from(provider: m.Provider, rules: Sequence[m.AvailabilityRule],
+                overrides: Sequence[m.AvailabilityOverride]) -> av.AvailabilityPolicy:
     return av.AvailabilityPolicy(
         time_zone=provider.time_zone,
         weekly_rules=tuple(av.WeeklyRule(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules),

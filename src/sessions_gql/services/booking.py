@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.db.types import uuid7
-from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import availability as av
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import Funding, Modality
@@ -26,7 +25,7 @@ from sessions_gql.domain.errors import (
 )
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import SessionTerms, validate_slot
-from sessions_gql.services import availability, funding, packages
+from sessions_gql.services import funding, packages
 from sessions_gql.services.access import (
     acting_member,
     acting_provider,
@@ -34,7 +33,7 @@ from sessions_gql.services.access import (
     require_taking_sessions,
 )
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.sessions.repository import Parties
+from sessions_gql.services.sessions.repository import Parties, SessionRepository
 from sessions_gql.services.sessions.unit import SessionWork
 
 
@@ -67,9 +66,8 @@ class ProposeSession:
     idempotency_key: str | None = None
 
 
-async def _service(uow: UnitOfWork, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
-    """FOR SHARE: `archiveService` (FOR UPDATE) waits for bookings in flight, and a booking after it sees it."""
-    service = await uow.session.get(m.Service, service_id, with_for_update={"read": True})
+async def _service(sessions: SessionRepository, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
+    service = await sessions.service_for_share(service_id)
     if service is None or (provider_id is not None and service.provider_id != provider_id):
         raise NotFound("no such service for this provider", field="serviceId")
     return service
@@ -96,13 +94,10 @@ BOOKABILITY: dict[str, Callable[[], DomainError]] = {
 }
 
 
-async def check_bookable(uow: UnitOfWork, provider: m.Provider, interval: Interval, now: datetime,
+async def check_bookable(sessions: SessionRepository, provider: m.Provider, interval: Interval, now: datetime,
                          except_session: uuid.UUID | None = None) -> None:
     require_taking_sessions(provider, field="providerId")
-    reach = Interval(interval.starts_at - timedelta(days=1), interval.ends_at + timedelta(days=1))
-    policy = await availability.policy_of(uow.session, provider, window=reach)
-    busy = await availability.held_intervals(uow.session, window=reach, provider_id=provider.id,
-                                             except_session=except_session)
+    policy, busy = await sessions.bookability(provider, near=interval, except_session=except_session)
     reason = av.slot_is_bookable(policy, starts_at=interval.starts_at, ends_at=interval.ends_at, now=now, busy=busy)
     if reason is not None:
         raise BOOKABILITY[reason]()
@@ -113,7 +108,7 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service = await _service(work.uow, command.service_id, command.provider_id)
+        service = await _service(work.sessions, command.service_id, command.provider_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
         parties = await work.sessions.lock_parties(provider_id=service.provider_id, member_id=member_id)
         if parties is None:
@@ -133,8 +128,8 @@ async def _requested_terms(work: SessionWork, command: RequestSession, service: 
     uow, now, provider = work.uow, work.now, parties.provider
     duration = v.duration(command.duration_minutes or service.duration_minutes)
     validate_slot(starts_at=command.starts_at, duration_minutes=duration, now=now)
-    await check_bookable(uow, provider, Interval(command.starts_at, command.starts_at + timedelta(minutes=duration)),
-                         now)
+    await check_bookable(work.sessions, provider, Interval(command.starts_at,
+                                                           command.starts_at + timedelta(minutes=duration)), now)
     place = None
     if command.package_id is not None:
         place = await packages.book_place(uow, package_id=command.package_id, member_id=member_id, service=service,
@@ -143,9 +138,9 @@ async def _requested_terms(work: SessionWork, command: RequestSession, service: 
     else:
         price = int(_scaled(service.price_credits, service, duration).to_integral_value(ROUND_HALF_UP))
         fee = _scaled(service.fee, service, duration)
-        chosen, sponsorship_id = await funding.fund(uow, member=parties.member, provider_id=provider.id,
-                                                    service=service, duration_minutes=duration, price_credits=price,
-                                                    now=now)
+        chosen, sponsorship_id = await funding.fund(await work.sessions.writer(), member=parties.member,
+                                                    provider_id=provider.id, service=service,
+                                                    duration_minutes=duration, price_credits=price, now=now)
     terms = SessionTerms(
         member_id=member_id, provider_id=provider.id, service_id=service.id, modality=command.modality,
         starts_at=command.starts_at, duration_minutes=duration, price_credits=price, fee=fee,
@@ -161,7 +156,7 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service = await _service(work.uow, command.service_id, provider_id)
+        service = await _service(work.sessions, command.service_id, provider_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
         parties = await work.sessions.lock_parties(provider_id=provider_id, member_id=command.member_id)
         if parties is None:

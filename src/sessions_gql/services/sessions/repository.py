@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, literal_column, or_, select, update
@@ -25,6 +25,7 @@ from sessions_gql.db.fast import Writer, records, table_of
 from sessions_gql.db.loaders import Loaders
 from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
+from sessions_gql.domain import availability as av
 from sessions_gql.domain import events as ev
 from sessions_gql.domain.actors import Actor
 from sessions_gql.domain.changes import SESSION_JOB_KINDS, Changes
@@ -41,7 +42,7 @@ from sessions_gql.domain.enums import (
 from sessions_gql.domain.errors import Interval, NotFound, ScheduleConflict, SlotUnavailable, StaleVersion
 from sessions_gql.domain.reliability import ProviderReliability, rank_response_seconds
 from sessions_gql.domain.session import Session
-from sessions_gql.services import conflicts, notice_text, notify, outbox, visibility
+from sessions_gql.services import availability, conflicts, notice_text, notify, outbox, visibility
 from sessions_gql.services.booking_messages import describe
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import columns, to_domain, write_back
@@ -74,6 +75,27 @@ LOCK_SESSION = (
 )
 """The session, its provider and its member locked in that order (the order of every transition), with both
 parties' users, the service and the pair's conversation: what a transition reads, in one statement."""
+LOCK_PARTIES = (
+    select(*_PT.c, *_MT.c, *_PUT.c, *_MUT.c, _CT.c.id, _CT.c.last_message_at)
+    .select_from(_PT.join(_PUT, _PUT.c.id == _PT.c.user_id).join(_MT, _MT.c.id == bindparam("member"))
+                 .join(_MUT, _MUT.c.id == _MT.c.user_id)
+                 .outerjoin(_CT, and_(_CT.c.member_id == _MT.c.id, _CT.c.provider_id == _PT.c.id)))
+    .where(_PT.c.id == bindparam("provider")).with_for_update(of=[_PT, _MT])
+)
+"""The provider, then the member, locked (the order of every booking), with their users and conversation."""
+_PARTIES = ((m.Provider, _PT), (m.Member, _MT), (m.User, _PUT), (m.User, _MUT))
+SERVICE_FOR_SHARE = select(*_SVT.c).where(_SVT.c.id == bindparam("service")).with_for_update(read=True)
+"""FOR SHARE: `archiveService` (FOR UPDATE) waits for bookings in flight, and a booking after it sees it."""
+_RT, _OT = table_of(m.AvailabilityRule), table_of(m.AvailabilityOverride)
+RULES = select(*_RT.c).where(_RT.c.provider_id == bindparam("provider"))
+OVERRIDES_NEAR = select(*_OT.c).where(_OT.c.provider_id == bindparam("provider"),
+                                      _OT.c.ends_at > bindparam("from", type_=_OT.c.ends_at.type),
+                                      _OT.c.starts_at < bindparam("to", type_=_OT.c.starts_at.type))
+HELD_NEAR = (select(H.starts_at, H.ends_at)
+             .where(H.provider_id == bindparam("provider"), H.ends_at > bindparam("from", type_=H.ends_at.type),
+                    H.starts_at < bindparam("to", type_=H.starts_at.type)).order_by(H.starts_at))
+HELD_NEAR_BUT = HELD_NEAR.where(H.session_id != bindparam("except"))
+"""The times the provider's sessions hold near a window (but one session's own)."""
 OVERLAPPING = {count: _overlapping(count) for count in (1, 2)}  # a session holds its time and a proposed one
 FREE_HOLDS = delete(H).where(H.session_id == bindparam("session"))
 _PENDING = and_(J.session_id == bindparam("session"), J.done_at.is_(None), J.id != bindparam("keep"))
@@ -128,9 +150,9 @@ class SessionRepository:
         self._writer: Writer | None = None
 
     async def _conn(self) -> AsyncConnection:
-        return (await self._write_on()).conn
+        return (await self.writer()).conn
 
-    async def _write_on(self) -> Writer:
+    async def writer(self) -> Writer:
         """The unit of work's connection (one per transaction), and the writer on it."""
         if self._writer is None:
             self._writer = Writer(await self.uow.session.connection())
@@ -141,7 +163,7 @@ class SessionRepository:
     async def lock(self, session_id: uuid.UUID, *, viewer: Viewer | None, expected_version: int | None) -> Loaded:
         """The session, its provider and its member locked (NOT_FOUND for sessions the viewer is not party to),
         checked against `expected_version`."""
-        found = await (await self._write_on()).fetch_typed(LOCK_SESSION, {"session": session_id})
+        found = await (await self.writer()).fetch_typed(LOCK_SESSION, {"session": session_id})
         loaded = _split(found[0]) if found else None
         row = loaded[0] if loaded is not None else None
         visible = row is not None and (viewer is None or viewer.is_admin or row.member_id == viewer.member_id
@@ -159,21 +181,29 @@ class SessionRepository:
     async def lock_parties(self, *, provider_id: uuid.UUID, member_id: uuid.UUID) -> Parties | None:
         """The provider, then the member, locked (the order of every booking), with their users; None when
         either is missing."""
-        P, M, C = m.Provider, m.Member, m.Conversation
-        query = (
-            select(P, M, PU, MU, C.id, C.last_message_at)
-            .join(PU, PU.id == P.user_id).join(M, M.id == member_id).join(MU, MU.id == M.user_id)
-            .outerjoin(C, and_(C.member_id == M.id, C.provider_id == P.id))
-            .where(P.id == provider_id).with_for_update(of=[P, M])
-            .execution_options(populate_existing=True)
-        )
-        found = (await self.uow.session.execute(query)).first()
-        if found is None:
+        found = await (await self.writer()).fetch_typed(LOCK_PARTIES, {"provider": provider_id, "member": member_id})
+        if not found:
             return None
-        provider, member, provider_user, member_user, conversation_id, last_message_at = found
-        _detached(self.uow, provider, member, provider_user, member_user)
+        provider, member, provider_user, member_user, (conversation_id, last_message_at) = _split(found[0], _PARTIES)
         return Parties(provider=provider, member=member, provider_user=provider_user, member_user=member_user,
                        conversation_id=conversation_id, last_message_at=last_message_at)
+
+    async def service_for_share(self, service_id: uuid.UUID) -> m.Service | None:
+        found = await (await self.writer()).fetch_typed(SERVICE_FOR_SHARE, {"service": service_id})
+        return records(m.Service, found[0]) if found else None
+
+    async def bookability(self, provider: m.Provider, *, near: Interval, except_session: uuid.UUID | None
+                          ) -> tuple[av.AvailabilityPolicy, list[Interval]]:
+        """The provider's availability around `near` (a day either side) and the times other sessions hold."""
+        writer = await self.writer()
+        window = {"provider": provider.id, "from": near.starts_at - timedelta(days=1),
+                  "to": near.ends_at + timedelta(days=1)}
+        rules = [records(m.AvailabilityRule, r) for r in await writer.fetch_typed(RULES, {"provider": provider.id})]
+        overrides = [records(m.AvailabilityOverride, r) for r in await writer.fetch_typed(OVERRIDES_NEAR, window)]
+        held = await (writer.fetch(HELD_NEAR, window) if except_session is None
+                      else writer.fetch(HELD_NEAR_BUT, {**window, "except": except_session}))
+        policy = availability.policy_from(provider, rules, overrides)
+        return policy, [Interval(starts_at=starts_at, ends_at=ends_at) for starts_at, ends_at in held]
 
     # ------------------------------------------------------------------ writes
 
@@ -185,7 +215,7 @@ class SessionRepository:
         timeline, video = self._timeline(loaded, events, now)
         write_back(session, row)
         row.video_room_url = video.get("video_room_url")
-        await (await self._write_on()).insert(table_of(m.Session), [{
+        await (await self.writer()).insert(table_of(m.Session), [{
             **columns(session), "id": session.id, "sponsorship_id": sponsorship_id, "updated_at": now,
             "video_room_url": row.video_room_url}])
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=None)
@@ -203,7 +233,7 @@ class SessionRepository:
         write_back(loaded.session, loaded.row)
         for name, value in video.items():
             setattr(loaded.row, name, value)
-        await (await self._write_on()).update(table_of(m.Session), key=("id", loaded.row.id),
+        await (await self.writer()).update(table_of(m.Session), key=("id", loaded.row.id),
                                               values={**changed, **video, "updated_at": now})
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=keep_job)
 
@@ -250,7 +280,7 @@ class SessionRepository:
         if changes.holds is not None:
             await self._holds(conn, loaded, changes.holds, actor)
         saved = Saved()
-        writer = await self._write_on()
+        writer = await self.writer()
         saved.timeline_ids = await writer.insert(table_of(m.TimelineEvent), timeline, returning=True)
         await writer.insert(table_of(m.LedgerEntry), ledger)
         admins = await self._reliability(conn, parties.provider, changes)
@@ -292,7 +322,7 @@ class SessionRepository:
                             "sponsorship_id": row.sponsorship_id if move.sponsored_minutes else None,
                             "package_id": row.package_id if moved.funding is Funding.PACKAGE else None,
                             "note": move.note, "at": now})
-        writer = await self._write_on()
+        writer = await self.writer()
         if (wallet.available_credits, wallet.held_credits) != (member.available_credits, member.held_credits):
             member.available_credits, member.held_credits = wallet.available_credits, wallet.held_credits
             await writer.update(table_of(m.Member), key=("id", member.id), values={
@@ -317,7 +347,7 @@ class SessionRepository:
         guarantee) sees them, in one statement."""
         session = loaded.session
         mine = actor.party_of(session) if actor is not None else None
-        taken = await overlapping_holds(await self._write_on(), session=session,
+        taken = await overlapping_holds(await self.writer(), session=session,
                                         intervals=[interval for _kind, interval in wanted])
         for _kind, interval in wanted:
             for party in (Party.PROVIDER, Party.MEMBER):
@@ -331,11 +361,11 @@ class SessionRepository:
                                            field="startsAt")
                 raise SlotUnavailable(f"the {party.value.lower()} is not free at this time", field="startsAt")
         if loaded.before is not None and loaded.before.held_intervals():
-            await (await self._write_on()).run(FREE_HOLDS, {"session": session.id})
+            await (await self.writer()).run(FREE_HOLDS, {"session": session.id})
         if not wanted:
             return
         try:
-            await (await self._write_on()).insert(table_of(m.SlotHold), [
+            await (await self.writer()).insert(table_of(m.SlotHold), [
                 {"id": uuid7(), "session_id": session.id, "kind": kind, "provider_id": session.provider_id,
                  "member_id": session.member_id, "starts_at": interval.starts_at, "ends_at": interval.ends_at}
                 for kind, interval in wanted])
@@ -363,7 +393,7 @@ class SessionRepository:
             provider.visibility = ProviderVisibility.DEACTIVATED
             admins = list((await conn.execute(select(m.User.id).where(m.User.role == Role.ADMIN))).scalars())
         sets = {name: getattr(provider, name) for name in FIGURES if getattr(provider, name) != before[name]}
-        await (await self._write_on()).update(table_of(m.Provider), key=("id", provider.id), values=sets)
+        await (await self.writer()).update(table_of(m.Provider), key=("id", provider.id), values=sets)
         return admins
 
     async def _notices(self, conn: AsyncConnection, loaded: Loaded, changes: Changes, admins: list[uuid.UUID],
@@ -382,7 +412,7 @@ class SessionRepository:
         facts = await self._facts(loaded, changes, asking=any(kind in notice_text.ASK_ANSWER for _u, kind in told))
         notices = [(user, kind, notice_text.compose(kind, recipient=user, facts=facts, now=now, session=loaded.row))
                    for user, kind in told]
-        writer = await self._write_on()
+        writer = await self.writer()
         ids = await writer.insert(table_of(m.Notification), returning=True, rows=[
             notify.notification_row(user_id=user.id, kind=kind, notice=notice, session_id=loaded.row.id, now=now)
             for user, kind, notice in notices])
@@ -420,7 +450,7 @@ class SessionRepository:
         """Drop the pending jobs the state no longer calls for and add the new ones; jobs already run are kept.
         Once the session has started, every pending one but the running one is dropped and the wanted ones
         made again (a reminder left over from before is dropped with them)."""
-        writer = await self._write_on()
+        writer = await self.writer()
         keep = -1 if keep_job is None else keep_job
         if changes.jobs_sweep:
             await writer.run(DROP_SESSION_JOBS, {"session": session_id, "keep": keep})
@@ -442,7 +472,7 @@ class SessionRepository:
         if parties.conversation_id is None:  # maybe made while we waited for the locks, after the load's snapshot
             parties.conversation_id = await conn.scalar(select(C.id).where(C.member_id == row.member_id,
                                                                            C.provider_id == row.provider_id))
-        writer = await self._write_on()
+        writer = await self.writer()
         if parties.conversation_id is None:  # both parties are locked: nobody else creates it meanwhile
             parties.conversation_id, parties.last_message_at = uuid7(), now
             await writer.insert(table_of(C), [{"id": parties.conversation_id, "member_id": row.member_id,
@@ -455,11 +485,11 @@ class SessionRepository:
              "sent_at": now} for text in texts])
 
 
-def _split(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """One row of LOCK_SESSION as its records, then the conversation's (id, last message time)."""
+def _split(values: tuple[Any, ...], loaded: tuple[tuple[Any, Any], ...] = _LOADED) -> tuple[Any, ...]:
+    """One row of LOCK_SESSION (or LOCK_PARTIES) as its records, then the conversation's (id, last message)."""
     out: list[Any] = []
     start = 0
-    for model, table in _LOADED:
+    for model, table in loaded:
         width = len(table.c)
         out.append(records(model, values[start:start + width]))
         start += width

@@ -25,8 +25,9 @@ async def confirm_session(deps: Deps, *, viewer: Viewer, command: c.ConfirmSessi
         if work.replayed:
             return work.replayed
         loaded = await work.sessions.lock(command.session_id, viewer=viewer, expected_version=command.expected_version)
-        chosen, sponsorship_id = await funding.to_confirm(work.uow, loaded.session, member=loaded.parties.member,
-                                                          service=loaded.service, now=work.now)
+        chosen, sponsorship_id = await funding.to_confirm(await work.sessions.writer(), loaded.session,
+                                                          member=loaded.parties.member, service=loaded.service,
+                                                          now=work.now)
         events = loaded.session.confirm(actor=work.actor, now=work.now, policy=deps.policy, funding=chosen,
                                         provider=loaded.parties.provider.visibility)
         await work.sessions.save(loaded, events, actor=work.actor, now=work.now, sponsorship_id=sponsorship_id)
@@ -74,7 +75,7 @@ async def propose_new_time(deps: Deps, *, viewer: Viewer, command: c.ProposeNewT
         loaded = await work.sessions.lock(command.session_id, viewer=viewer, expected_version=command.expected_version)
         if work.actor.party_of(loaded.session) is Party.MEMBER:
             length = timedelta(minutes=command.duration_minutes or loaded.session.duration_minutes)
-            await booking.check_bookable(work.uow, loaded.parties.provider, Interval(
+            await booking.check_bookable(work.sessions, loaded.parties.provider, Interval(
                 command.starts_at, command.starts_at + length), work.now, except_session=loaded.session.id)
         events = loaded.session.propose_new_time(actor=work.actor, now=work.now, policy=deps.policy,
                                                  starts_at=command.starts_at, duration_minutes=command.duration_minutes)
