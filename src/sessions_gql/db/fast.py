@@ -105,7 +105,8 @@ class Writer:
             dispatch.after_cursor_execute(self.conn.sync_connection, None, sql, args, None, False)
 
     async def _pg(self) -> Any:
-        """The asyncpg connection when it is inside the unit of work's transaction; None to go through SQLAlchemy."""
+        """The asyncpg connection when it is inside the unit of work's transaction; None to go through SQLAlchemy
+        (SQLite, and a transaction's first statement: SQLAlchemy's driver adapter begins it then)."""
         if self.conn.dialect.name != "postgresql":
             return None
         if self._driver is None:
@@ -164,6 +165,19 @@ class Writer:
         args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
         await driver.execute(sql, *args)
+
+    async def run_many(self, statement: Executable, params: list[dict[str, Any]]) -> None:
+        """Execute a prepared statement once per parameter set, pipelined (asyncpg's executemany)."""
+        if not params:
+            return
+        driver = await self._pg()
+        if driver is None:
+            await self.conn.execute(statement, params)
+            return
+        sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
+        rows = [_args(_bound(names, each, constants), processors) for each in params]
+        self._announce(sql, rows[0])
+        await driver.executemany(sql, rows)
 
     async def fetch(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
         """The rows of a prepared statement whose columns need no conversion (ids, numbers, text, UUIDs, and

@@ -14,9 +14,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, update
 
 from sessions_gql.db import models as m
+from sessions_gql.db.fast import Writer, table_of
 from sessions_gql.realtime.channels import encode
 from sessions_gql.realtime.hub import RESYNC_CHANNEL, Hub, still_wanted
 from sessions_gql.realtime.redis_backend import RESYNC, STOP_RETRY_SECONDS
@@ -28,42 +29,47 @@ BATCH = 200
 STREAMED = (("timeline_ids", m.TimelineEvent), ("notification_ids", m.Notification), ("message_ids", m.Message))
 
 
+_OUTBOX, _COUNTER = table_of(m.OutboxEvent), table_of(m.StreamCounter)
+TRY_SEQUENCER = select(func.pg_try_advisory_xact_lock(bindparam("lock")))
+UNPUBLISHED = (select(_OUTBOX.c.id, _OUTBOX.c.channels, _OUTBOX.c.payload).where(_OUTBOX.c.published_at.is_(None))
+               .order_by(_OUTBOX.c.id).limit(BATCH).with_for_update())
+COUNTER = select(_COUNTER.c.value).where(_COUNTER.c.name == "events").with_for_update()
+SET_COUNTER = update(_COUNTER).where(_COUNTER.c.name == "events").values(value=bindparam("value"))
+PUBLISHED = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(
+    published_at=bindparam("at", type_=_OUTBOX.c.published_at.type))
+POSITIONED = {model: update(table_of(model)).where(table_of(model).c.id == bindparam("row_id"))
+              .values(position=bindparam("new_position")) for _key, model in STREAMED}
+
+
 async def sequence_once(deps: Deps) -> list[tuple[list[str], dict[str, Any]]]:
     """Position and mark one batch of outbox rows; returns what to publish once committed."""
     async with deps.uow() as uow:
-        db = uow.session
-        if db.get_bind().dialect.name == "postgresql":
-            locked = await db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK})
-            if not locked:
-                return []
-        rows = list((await db.scalars(
-            select(m.OutboxEvent).where(m.OutboxEvent.published_at.is_(None)).order_by(m.OutboxEvent.id)
-            .limit(BATCH).with_for_update()
-        )).all())
+        db = Writer(await uow.session.connection())
+        if db.conn.dialect.name == "postgresql" and not (await db.fetch(TRY_SEQUENCER, {"lock": SEQUENCER_LOCK}))[0][0]:
+            return []
+        rows = await db.fetch_typed(UNPUBLISHED, {})
         if not rows:
             return []
-        counter = await db.get(m.StreamCounter, "events", with_for_update=True)
-        assert counter is not None, "migration 0002 seeds the counter"
-        position = counter.value
+        counted = await db.fetch(COUNTER, {})
+        assert counted, "migration 0002 seeds the counter"
+        position = counted[0][0]
         now = deps.clock.now()
         out: list[tuple[list[str], dict[str, Any]]] = []
         assigned: dict[Any, list[dict[str, int]]] = {model: [] for _key, model in STREAMED}
-        for row in rows:
+        for _row_id, channels, payload in rows:
             first = position + 1
             for key, model in STREAMED:
-                for row_id in row.payload.get(key, []):
+                for row_id in payload.get(key, []):
                     position += 1
                     assigned[model].append({"row_id": row_id, "new_position": position})
-            row.published_at = now
             message = {"from": first, "to": position,
-                       "streams": [model.__tablename__ for key, model in STREAMED if row.payload.get(key)],
-                       **({"ephemeral": row.payload["ephemeral"]} if "ephemeral" in row.payload else {})}
-            out.append((list(row.channels), message))
-        for model, values in assigned.items():
-            if values:  # one executemany per table, not a statement per row
-                statement = update(model.__table__).where(model.__table__.c.id == bindparam("row_id"))
-                await db.execute(statement.values(position=bindparam("new_position")), values)
-        counter.value = position
+                       "streams": [model.__tablename__ for key, model in STREAMED if payload.get(key)],
+                       **({"ephemeral": payload["ephemeral"]} if "ephemeral" in payload else {})}
+            out.append((list(channels), message))
+        for model, values in assigned.items():  # one executemany per table, not a statement per row
+            await db.run_many(POSITIONED[model], values)
+        await db.run_many(PUBLISHED, [{"row_id": row_id, "at": now} for row_id, _channels, _payload in rows])
+        await db.run(SET_COUNTER, {"value": position})
         await uow.commit()
         return out
 
@@ -135,6 +141,8 @@ class Relay:
                 async with self._turn:
                     while batch := await sequence_once(self.deps):
                         await self._publish(batch)
+                        if len(batch) < BATCH:  # all there was; a commit meanwhile kicks another pass
+                            break
             except Exception:
                 log.exception("outbox relay pass failed")
                 await asyncio.sleep(self.poll)
