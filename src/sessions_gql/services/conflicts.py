@@ -7,7 +7,9 @@ answering the proposal needs to see what the new time would run into.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sessions_gql.db import models as m
 from sessions_gql.db.loaders import Loaders
@@ -24,9 +26,14 @@ def spans(row: m.Session) -> list[tuple[datetime, datetime]]:
 
 async def of_session(loaders: Loaders, row: m.Session) -> list[Interval]:
     """Each overlapping override once, by start (one statement per batch of sessions)."""
-    seen: dict[object, Interval] = {}
     keys = [(row.provider_id, starts_at, ends_at) for starts_at, ends_at in spans(row)]
-    for found in await loaders.blocked_overlapping.load_many(keys):
-        for override in found:
-            seen.setdefault(override.id, Interval(starts_at=override.starts_at, ends_at=override.ends_at))
+    return once_each([(override.id, override.starts_at, override.ends_at)
+                      for found in await loaders.blocked_overlapping.load_many(keys) for override in found])
+
+
+def once_each(overrides: Iterable[tuple[Any, datetime, datetime]]) -> list[Interval]:
+    """The times of overrides given as (id, start, end), each override once, by start."""
+    seen: dict[object, Interval] = {}
+    for ident, starts_at, ends_at in overrides:
+        seen.setdefault(ident, Interval(starts_at=starts_at, ends_at=ends_at))
     return sorted(seen.values(), key=lambda interval: (interval.starts_at, interval.ends_at))

@@ -34,6 +34,7 @@ from sessions_gql.domain.enums import (
     Funding,
     Modality,
     NotificationKind,
+    OverrideKind,
     Party,
     ProviderVisibility,
     Role,
@@ -96,6 +97,12 @@ HELD_NEAR = (select(H.starts_at, H.ends_at)
                     H.starts_at < bindparam("to", type_=H.starts_at.type)).order_by(H.starts_at))
 HELD_NEAR_BUT = HELD_NEAR.where(H.session_id != bindparam("except"))
 """The times the provider's sessions hold near a window (but one session's own)."""
+BLOCKED_DURING = {count: select(_OT.c.id, _OT.c.starts_at, _OT.c.ends_at).where(
+    _OT.c.provider_id == bindparam("provider"), _OT.c.kind == OverrideKind.BLOCKED,
+    or_(*(and_(_OT.c.starts_at < bindparam(f"e{i}", type_=_OT.c.starts_at.type),
+               _OT.c.ends_at > bindparam(f"s{i}", type_=_OT.c.ends_at.type)) for i in range(count))))
+    for count in (1, 2)}
+"""The provider's BLOCKED overrides (imported busy time included) overlapping a session's time or its proposal."""
 OVERLAPPING = {count: _overlapping(count) for count in (1, 2)}  # a session holds its time and a proposed one
 FREE_HOLDS = delete(H).where(H.session_id == bindparam("session"))
 _PENDING = and_(J.session_id == bindparam("session"), J.done_at.is_(None), J.id != bindparam("keep"))
@@ -440,11 +447,20 @@ class SessionRepository:
                                      time_zone=parties.provider_user.time_zone, provider_id=parties.provider.id)
                 engaged = await visibility.sees_contact_details(as_provider, row.member_id, loaders)
             phone = parties.member_user.phone if engaged else None
-        found = await conflicts.of_session(loaders, row) if asking else []
+        found = await self._blocked_during(row) if asking else []
         return notice_text.Facts(row=row, member=parties.member_user, provider=parties.provider_user,
                                  service=loaded.service.name, member_phone=phone, conflicts=tuple(found),
                                  dropped_starts_at=changes.dropped_starts_at,
                                  streak=parties.provider.consecutive_cancellations)
+
+    async def _blocked_during(self, row: m.Session) -> list[Interval]:
+        """What the session's times run into (`conflicts.of_session`, in one prepared statement)."""
+        params: dict[str, Any] = {"provider": row.provider_id}
+        times = conflicts.spans(row)
+        for i, (starts_at, ends_at) in enumerate(times):
+            params |= {f"s{i}": starts_at, f"e{i}": ends_at}
+        found = await (await self.writer()).fetch(BLOCKED_DURING[len(times)], params)
+        return conflicts.once_each((ident, starts_at, ends_at) for ident, starts_at, ends_at in found)
 
     async def _jobs(self, session_id: uuid.UUID, changes: Changes, now: datetime, keep_job: int | None) -> None:
         """Drop the pending jobs the state no longer calls for and add the new ones; jobs already run are kept.
