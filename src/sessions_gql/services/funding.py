@@ -11,7 +11,6 @@ from sessions_gql.db import models as m
 from sessions_gql.db.fast import Writer
 from sessions_gql.domain.credits import choose_funding
 from sessions_gql.domain.enums import Funding, SessionStatus
-from sessions_gql.domain.session import Session
 
 RETURNED_STATUSES = (SessionStatus.DECLINED, SessionStatus.CANCELLED, SessionStatus.EXPIRED)
 
@@ -50,14 +49,3 @@ async def fund(db: Writer, *, member: m.Member, provider_id: uuid.UUID, service:
         price_credits=price_credits,
     )
     return funding, (found[0][0] if funding is Funding.SPONSORED and found else None)
-
-
-async def to_confirm(db: Writer, session: Session, *, member: m.Member, service: m.Service, now: datetime
-                     ) -> tuple[Funding | None, uuid.UUID | None]:
-    """What pays for a session when it is confirmed: nothing new unless it still needs funding (a proposal, or the
-    provider accepting a member's counter-offer to one)."""
-    if not session.needs_funding:
-        return None, None
-    return await fund(db, member=member, provider_id=session.provider_id, service=service,
-                      duration_minutes=session.duration_minutes, price_credits=session.price_credits, now=now,
-                      session_id=session.id)

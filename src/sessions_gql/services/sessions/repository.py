@@ -43,7 +43,7 @@ from sessions_gql.domain.enums import (
 from sessions_gql.domain.errors import Interval, NotFound, ScheduleConflict, SlotUnavailable, StaleVersion
 from sessions_gql.domain.reliability import ProviderReliability, rank_response_seconds
 from sessions_gql.domain.session import Session
-from sessions_gql.services import availability, conflicts, notice_text, notify, outbox, visibility
+from sessions_gql.services import availability, conflicts, funding, notice_text, notify, outbox, visibility
 from sessions_gql.services.booking_messages import describe
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.session_store import columns, to_domain, write_back
@@ -211,6 +211,16 @@ class SessionRepository:
                       else writer.fetch(HELD_NEAR_BUT, {**window, "except": except_session}))
         policy = availability.policy_from(provider, rules, overrides)
         return policy, [Interval(starts_at=starts_at, ends_at=ends_at) for starts_at, ends_at in held]
+
+    async def funding_to_confirm(self, loaded: Loaded, *, now: datetime) -> tuple[Funding | None, uuid.UUID | None]:
+        """What pays when the session is confirmed: nothing new unless it still needs funding (a proposal, or the
+        provider accepting a member's counter-offer to one); then the funding and the sponsorship it draws on."""
+        session = loaded.session
+        if not session.needs_funding:
+            return None, None
+        return await funding.fund(await self.writer(), member=loaded.parties.member, provider_id=session.provider_id,
+                                  service=loaded.service, duration_minutes=session.duration_minutes,
+                                  price_credits=session.price_credits, now=now, session_id=session.id)
 
     # ------------------------------------------------------------------ writes
 

@@ -13,7 +13,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, TimelineEventType
 from sessions_gql.domain.errors import Interval, MarkedNoShow
-from sessions_gql.services import booking, funding
+from sessions_gql.services import booking
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.sessions import commands as c
 from sessions_gql.services.sessions.repository import Loaded
@@ -25,9 +25,7 @@ async def confirm_session(deps: Deps, *, viewer: Viewer, command: c.ConfirmSessi
         if work.replayed:
             return work.replayed
         loaded = await work.sessions.lock(command.session_id, viewer=viewer, expected_version=command.expected_version)
-        chosen, sponsorship_id = await funding.to_confirm(await work.sessions.writer(), loaded.session,
-                                                          member=loaded.parties.member, service=loaded.service,
-                                                          now=work.now)
+        chosen, sponsorship_id = await work.sessions.funding_to_confirm(loaded, now=work.now)
         events = loaded.session.confirm(actor=work.actor, now=work.now, policy=deps.policy, funding=chosen,
                                         provider=loaded.parties.provider.visibility)
         await work.sessions.save(loaded, events, actor=work.actor, now=work.now, sponsorship_id=sponsorship_id)

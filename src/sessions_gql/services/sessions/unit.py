@@ -4,6 +4,7 @@ and the idempotency key (a retry with the same key and command gets the first an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from types import TracebackType
 from typing import Any
@@ -26,6 +27,9 @@ def operation_of(command: Any) -> str:
 
 
 class SessionWork:
+    repository: Callable[[UnitOfWork, Deps], SessionRepository] = SessionRepository
+    """What owns the SQL; unit tests of the use cases put a fake here, with a fake unit of work in `deps`."""
+
     def __init__(self, deps: Deps, *, viewer: Viewer, command: Any) -> None:
         self.deps, self.viewer, self.command = deps, viewer, command
         self.now = deps.clock.now()
@@ -35,7 +39,7 @@ class SessionWork:
         self._digest = idempotency.request_hash(self.operation, payload)
         self._key: str | None = command.idempotency_key
         self._uow: UnitOfWork = deps.uow()
-        self.sessions = SessionRepository(self._uow, deps)
+        self.sessions = type(self).repository(self._uow, deps)
         self.replayed: uuid.UUID | None = None
         """The session an earlier success with this idempotency key answered; nothing is to be done."""
 
