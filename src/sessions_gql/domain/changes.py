@@ -67,7 +67,8 @@ class Changes:
     jobs_dropped: list[tuple[str, str]] = field(default_factory=list)
     """(kind, dedupe key) of jobs it called for before and no longer does (dropped unless they ran)."""
     jobs_sweep: bool = False
-    """The session has started: every pending job is dropped and the ones it calls for now are made again."""
+    """Every pending job is dropped and the ones the session calls for now are made again: once it has started,
+    and when it calls for none (one statement instead of one per job)."""
     dropped_starts_at: datetime | None = None
     """The start of a proposal this transition dropped (rejected, withdrawn or lapsed), for the notices."""
 
@@ -103,7 +104,7 @@ class Changes:
         wanted = wanted_jobs(after, policy, now)
         if before is None:
             changes.jobs_added = wanted
-        elif after.starts_at <= now:  # once it has started, reminders left over are dropped too
+        elif after.starts_at <= now or not wanted:  # started (reminders left over go too), or nothing more to run
             changes.jobs_added, changes.jobs_sweep = wanted, True
         else:
             had = _keys(wanted_jobs(before, policy, now))
