@@ -33,17 +33,23 @@ class SessionCommand:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NotedCommand(SessionCommand):
+    """A transition that may carry a note, trimmed and bounded when the command is made."""
+
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "note", note(self.note))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConfirmSession(SessionCommand):
     pass
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeclineSession(SessionCommand):
+class DeclineSession(NotedCommand):
     reason: DeclineReason
-    note: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "note", note(self.note))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,14 +58,10 @@ class WithdrawSession(SessionCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelSession(SessionCommand):
+class CancelSession(NotedCommand):
     reason: CancellationReason | None = None
-    note: str | None = None
     acknowledge_late: bool = False
     refund: RefundChoice | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "note", note(self.note))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,12 +76,8 @@ class AcceptNewTime(SessionCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RejectNewTime(SessionCommand):
+class RejectNewTime(NotedCommand):
     reason: DeclineReason
-    note: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "note", note(self.note))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,12 +86,8 @@ class WithdrawNewTime(SessionCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RefundSession(SessionCommand):
+class RefundSession(NotedCommand):
     credits: int | None = None
-    note: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "note", note(self.note))
 
 
 @dataclass(frozen=True, kw_only=True)
