@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
 from sessions_gql.services import scheduler, system_jobs
+from sessions_gql.services.sessions import repository
 from tests.api.lifecycle_helpers import PROPOSE, REQUEST, world
 from tests.harness.app import START, Api
 
@@ -69,3 +71,27 @@ async def test_two_schedulers_run_each_due_job_exactly_once(api: Api) -> None:
     assert set(statuses) == {SessionStatus.EXPIRED}
     assert (expired_events, pending) == (6, 0)
     assert (await w.wallet())["availableCredits"] == 400
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serializes writers: no race
+async def test_a_race_lost_at_the_exclusion_constraint_is_slot_unavailable_and_writes_nothing(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conflict check passed for two bookings before either committed (reproduced by blinding the check): the
+    constraint refuses the second, and its driver error reaches the caller as SLOT_UNAVAILABLE, not a 500."""
+    w = await world(api)
+    other = await api.member("Late Comer", credits=100)
+    first = await w.run(REQUEST, {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": TUESDAY_10,
+                                  "modality": "VIDEO"}, w.member)
+    assert first["__typename"] == "SessionSuccess"
+
+    async def blind(*_args: object, **_kwargs: object) -> list[object]:
+        return []
+
+    monkeypatch.setattr(repository, "overlapping_holds", blind)
+    second = await w.run(PROPOSE, {"memberId": other.gid, "serviceId": w.service_id, "startsAt": TUESDAY_10,
+                                   "durationMinutes": 60, "priceCredits": 10, "modality": "VIDEO"}, w.provider)
+    assert (second["__typename"], second["code"], second["message"]) == (
+        "BasicError", "SLOT_UNAVAILABLE", "another booking took this time a moment ago")
+    async with api.deps.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(m.Session)) == 1
+        assert await db.scalar(select(func.count()).select_from(m.SlotHold)) == 1

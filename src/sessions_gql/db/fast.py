@@ -10,13 +10,14 @@ exactly as everywhere else; on SQLite (the embedded default) the same calls run 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Numeric, Select, Table, bindparam, insert, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -97,6 +98,21 @@ class Writer:
         self._driver: Any = None
         self._adapter: Any = None
 
+    async def _sent(self, sql: str, args: list[Any], call: Awaitable[Any]) -> Any:
+        """Await a driver call; its errors are raised as SQLAlchemy raises them (an exclusion violation is a
+        `sqlalchemy.exc.IntegrityError` whose `orig.sqlstate` is 23P01), with the adapter's own translation."""
+        try:
+            return await call
+        except Exception as error:
+            try:
+                self._adapter._handle_exception(error)
+            except Exception as translated:
+                dbapi_error = self.conn.dialect.loaded_dbapi.Error
+                if not isinstance(translated, dbapi_error):
+                    raise
+                raise DBAPIError.instance(sql, args, translated, dbapi_error) from error
+            raise
+
     def _announce(self, sql: str, args: list[Any]) -> None:
         """SQLAlchemy's cursor events for a statement sent on the driver (statement counters and tracers see every
         statement; `cursor` and `context` are None)."""
@@ -146,9 +162,10 @@ class Writer:
         args = _args([rows[i][name] for i, name in order], processors)
         self._announce(sql, args)
         if not returning:
-            await driver.execute(sql, *args)
+            await self._sent(sql, args, driver.execute(sql, *args))
             return []
-        return sorted(record[0] for record in await driver.fetch(sql, *args))  # ids are drawn in VALUES order
+        inserted = await self._sent(sql, args, driver.fetch(sql, *args))
+        return sorted(record[0] for record in inserted)  # ids are drawn in VALUES order
 
     async def update(self, table: Table, *, key: tuple[str, Any], values: dict[str, Any]) -> None:
         """UPDATE table SET values WHERE key column = key value."""
@@ -163,7 +180,7 @@ class Writer:
         given = {**values, column: value}
         args = _args([given[name] for name in names], processors)
         self._announce(sql, args)
-        await driver.execute(sql, *args)
+        await self._sent(sql, args, driver.execute(sql, *args))
 
 
     async def run(self, statement: Executable, params: dict[str, Any]) -> None:
@@ -175,7 +192,7 @@ class Writer:
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
-        await driver.execute(sql, *args)
+        await self._sent(sql, args, driver.execute(sql, *args))
 
     async def run_many(self, statement: Executable, params: list[dict[str, Any]]) -> None:
         """Execute a prepared statement once per parameter set, pipelined (asyncpg's executemany)."""
@@ -188,7 +205,7 @@ class Writer:
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         rows = [_args(_bound(names, each, constants), processors) for each in params]
         self._announce(sql, rows[0])
-        await driver.executemany(sql, rows)
+        await self._sent(sql, rows[0], driver.executemany(sql, rows))
 
     async def fetch(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
         """The rows of a prepared statement whose columns need no conversion (ids, numbers, text, UUIDs, and
@@ -199,7 +216,7 @@ class Writer:
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
-        return list(await driver.fetch(sql, *args))
+        return list(await self._sent(sql, args, driver.fetch(sql, *args)))
 
 
     async def fetch_typed(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -211,7 +228,7 @@ class Writer:
         convert = _result_processors(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
         self._announce(sql, args)
-        records = await driver.fetch(sql, *args)
+        records = await self._sent(sql, args, driver.fetch(sql, *args))
         return [tuple(value if process is None or value is None else process(value)
                       for value, process in zip(record, convert, strict=True)) for record in records]
 
