@@ -99,10 +99,15 @@ class Writer:
         self._adapter: Any = None
 
     async def _sent(self, sql: str, args: list[Any], call: Awaitable[Any]) -> Any:
-        """Await a driver call; its errors are raised as SQLAlchemy raises them (an exclusion violation is a
-        `sqlalchemy.exc.IntegrityError` whose `orig.sqlstate` is 23P01), with the adapter's own translation."""
+        """Await a driver call between SQLAlchemy's cursor events (statement counters and tracers see every
+        statement; `cursor` and `context` are None). Its errors are raised as SQLAlchemy raises them, by the
+        adapter's own translation: an exclusion violation is a `sqlalchemy.exc.IntegrityError` whose
+        `orig.sqlstate` is 23P01."""
+        dispatch = self.conn.sync_engine.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(self.conn.sync_connection, None, sql, args, None, False)
         try:
-            return await call
+            answer = await call
         except Exception as error:
             try:
                 self._adapter._handle_exception(error)
@@ -112,15 +117,9 @@ class Writer:
                     raise
                 raise DBAPIError.instance(sql, args, translated, dbapi_error) from error
             raise
-
-    def _announce(self, sql: str, args: list[Any]) -> None:
-        """SQLAlchemy's cursor events for a statement sent on the driver (statement counters and tracers see every
-        statement; `cursor` and `context` are None)."""
-        dispatch = self.conn.sync_engine.dispatch
-        if dispatch.before_cursor_execute:
-            dispatch.before_cursor_execute(self.conn.sync_connection, None, sql, args, None, False)
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(self.conn.sync_connection, None, sql, args, None, False)
+        return answer
 
     async def _pg(self) -> Any:
         """The asyncpg connection, inside the unit of work's transaction; None to go through SQLAlchemy (SQLite).
@@ -160,7 +159,6 @@ class Writer:
             return []
         sql, order, processors = _insert_sql(self.conn.dialect, table, columns, len(rows), returning, skip_conflicts)
         args = _args([rows[i][name] for i, name in order], processors)
-        self._announce(sql, args)
         if not returning:
             await self._sent(sql, args, driver.execute(sql, *args))
             return []
@@ -179,7 +177,6 @@ class Writer:
         sql, processors, names = _update_sql(self.conn.dialect, table, tuple(values), column)
         given = {**values, column: value}
         args = _args([given[name] for name in names], processors)
-        self._announce(sql, args)
         await self._sent(sql, args, driver.execute(sql, *args))
 
 
@@ -191,7 +188,6 @@ class Writer:
             return
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
-        self._announce(sql, args)
         await self._sent(sql, args, driver.execute(sql, *args))
 
     async def run_many(self, statement: Executable, params: list[dict[str, Any]]) -> None:
@@ -204,7 +200,6 @@ class Writer:
             return
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         rows = [_args(_bound(names, each, constants), processors) for each in params]
-        self._announce(sql, rows[0])
         await self._sent(sql, rows[0], driver.executemany(sql, rows))
 
     async def fetch(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
@@ -215,7 +210,6 @@ class Writer:
             return list((await self.conn.execute(statement, params)).all())
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
-        self._announce(sql, args)
         return list(await self._sent(sql, args, driver.fetch(sql, *args)))
 
 
@@ -227,7 +221,6 @@ class Writer:
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         convert = _result_processors(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
-        self._announce(sql, args)
         records = await self._sent(sql, args, driver.fetch(sql, *args))
         return [tuple(value if process is None or value is None else process(value)
                       for value, process in zip(record, convert, strict=True)) for record in records]
