@@ -31,8 +31,8 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.config import Settings
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Modality, Role, Weekday
-from sessions_gql.services import availability, catalog, people, wallet
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.people import availability, catalog, people, wallet
 
 SECRET = "bench-secret-not-for-production-use-only"
 PIDS: dict[str, int] = {}

@@ -29,7 +29,7 @@ from sessions_gql.db.migrate import migrate
 from sessions_gql.db.types import uuid7
 from sessions_gql.domain.enums import Modality, ProviderOrder, ProviderVisibility, Role
 from sessions_gql.domain.reliability import rank_response_seconds
-from sessions_gql.services.people_queries import provider_sort_key, providers_query
+from sessions_gql.services.people.people_queries import provider_sort_key, providers_query
 
 FIRST = ["Ada", "Ben", "Cleo", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kai", "Lea", "Mo", "Nia",
          "Otto", "Pia", "Quinn", "Rae", "Sam", "Tess", "Uma", "Vic", "Wen", "Xan", "Yara", "Zoe"]

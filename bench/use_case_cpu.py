@@ -22,7 +22,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.config import Settings
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Modality, Role
-from sessions_gql.services import booking
+from sessions_gql.services.sessions import booking
 from sessions_gql.services.sessions import commands as c
 from sessions_gql.services.sessions import transitions as t
 

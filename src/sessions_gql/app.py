@@ -51,8 +51,9 @@ from sessions_gql.persisted import PersistedQueries
 from sessions_gql.ratelimit import RateLimiter, Refusal
 from sessions_gql.realtime.frames import Frames
 from sessions_gql.realtime.relay import Realtime
-from sessions_gql.services import scheduler, system_jobs, test_clock
+from sessions_gql.services import scheduler, test_clock
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.sessions import system_jobs
 from sessions_gql.ws_protocol import LegacyWSHandler, LimitedWebSocketAdapter, TransportWSHandler, bearer_header
 
 log = logging.getLogger("sessions_gql")

@@ -21,8 +21,9 @@ from sessions_gql.db import models as m
 from sessions_gql.db.migrate import migrate
 from sessions_gql.logging_setup import configure
 from sessions_gql.seed import seed_demo
-from sessions_gql.services import scheduler, system_jobs
-from sessions_gql.services.people import ensure_admin
+from sessions_gql.services import scheduler
+from sessions_gql.services.people.people import ensure_admin
+from sessions_gql.services.sessions import system_jobs
 
 try:  # whether uvicorn offers `ws="websockets-sansio"` (its protocol module imports with this websockets)
     import uvicorn.protocols.websockets.websockets_sansio_impl

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sessions_gql.logging_setup import request_id_var
-from sessions_gql.services.calendar import feed
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.sessions.calendar import feed
 
 
 class BodyLimit:

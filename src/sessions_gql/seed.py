@@ -14,8 +14,8 @@ from sessions_gql.db import models as m
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Modality, Role, Weekday
 from sessions_gql.domain.packages import Offer
-from sessions_gql.services import availability, catalog, people, wallet
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.people import availability, catalog, people, wallet
 
 WORKDAYS = [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]
 PROVIDERS = [

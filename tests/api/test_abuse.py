@@ -43,7 +43,7 @@ from sessions_gql.db.base import Base
 from sessions_gql.domain.enums import Funding, Party, PaymentStatus, SessionStatus
 from sessions_gql.domain.session_rules import Step, permits
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.session_store import actor_of, to_domain
+from sessions_gql.services.sessions.session_store import actor_of, to_domain
 from tests.api.factories import gid, insert_package, insert_service, insert_session
 from tests.api.lifecycle_helpers import SET_AVAILABILITY
 from tests.harness.app import START, TEST_SECRET, Api, Person

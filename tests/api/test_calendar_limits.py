@@ -12,8 +12,8 @@ import pytest
 
 from sessions_gql.clock import FrozenClock
 from sessions_gql.domain.errors import ValidationError
-from sessions_gql.services import ics_expand
-from sessions_gql.services.ics_expand import MAX_EXAMINED, expand
+from sessions_gql.services.sessions import ics_expand
+from sessions_gql.services.sessions.ics_expand import MAX_EXAMINED, expand
 from tests.api.test_calendar import IMPORT, WEEKLY_BUSY
 from tests.harness.app import START, Api, Person, running_api, settings_for
 from tests.harness.bounds import PROMPT_SECONDS

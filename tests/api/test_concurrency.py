@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
-from sessions_gql.services import scheduler, system_jobs
-from sessions_gql.services.sessions import repository
+from sessions_gql.services import scheduler
+from sessions_gql.services.sessions import repository, system_jobs
 from tests.api.lifecycle_helpers import PROPOSE, REQUEST, world
 from tests.harness.app import START, Api
 

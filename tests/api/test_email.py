@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sessions_gql.api import ids
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import EmailStatus, NotificationKind
-from sessions_gql.services import email_delivery, scheduler
+from sessions_gql.services import scheduler
+from sessions_gql.services.messaging import email_delivery
 from tests.api.lifecycle_helpers import advance, at, book, request, world
 from tests.harness.app import START, Api, Person
 from tests.harness.smtp import SmtpServer

@@ -16,7 +16,8 @@ from sessions_gql.domain.enums import SessionStatus, TimelineEventType
 from sessions_gql.realtime import relay as relay_module
 from sessions_gql.realtime.hub import Hub
 from sessions_gql.realtime.relay import Relay
-from sessions_gql.services import scheduler, system_jobs
+from sessions_gql.services import scheduler
+from sessions_gql.services.sessions import system_jobs
 from tests.api.lifecycle_helpers import REQUEST, at, world
 from tests.harness.app import Api, running_api, settings_for
 from tests.harness.fixtures import database_name, make_database

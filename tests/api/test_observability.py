@@ -22,7 +22,7 @@ from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
 from sessions_gql.logging_setup import JsonFormatter
 from sessions_gql.observability import Metrics
-from sessions_gql.services import people_queries
+from sessions_gql.services.people import people_queries
 from tests.api.lifecycle_helpers import at, request, world
 from tests.harness.app import Api, settings_for
 from tests.harness.live import LiveServer

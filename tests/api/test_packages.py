@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sessions_gql.api import ids
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
-from sessions_gql.services import scheduler, wallet
+from sessions_gql.services import scheduler
+from sessions_gql.services.people import wallet
 from tests.api.lifecycle_helpers import (
     CANCEL,
     CONFIRM,

@@ -10,7 +10,7 @@ import pytest
 
 from sessions_gql.api.cursors import encode_cursor
 from sessions_gql.domain.enums import Party, SessionStatus
-from sessions_gql.services import wallet
+from sessions_gql.services.people import wallet
 from tests.api.factories import gid, insert_service, insert_session
 from tests.harness.app import START, Api, Person
 

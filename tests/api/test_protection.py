@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sessions_gql.services import people_queries
+from sessions_gql.services.people import people_queries
 from tests.harness.app import Api
 
 PROVIDERS = "{ providers { edges { node { id } } } }"

@@ -26,7 +26,7 @@ from sessions_gql.readpath.objects import expected_earnings, gross_of
 from sessions_gql.readpath.plans import ReadPath
 from sessions_gql.readpath.roots import BY_ID, CONNECTIONS
 from sessions_gql.readpath.sql import const
-from sessions_gql.services import people_queries
+from sessions_gql.services.people import people_queries
 from tests.api.lifecycle_helpers import (
     CANCEL,
     DECLINE,

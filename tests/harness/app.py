@@ -28,8 +28,8 @@ from sessions_gql.db import models as m
 from sessions_gql.db.engine import create_engine
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Role
-from sessions_gql.services import people, wallet
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.people import people, wallet
 from tests.harness.fixtures import database_name, make_database
 from tests.harness.servers import PostgresServer
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sessions_gql.db.engine import create_engine
 from sessions_gql.db.migrate import migrate
 from sessions_gql.domain.enums import Role
-from sessions_gql.services.people_queries import users_query
+from sessions_gql.services.people.people_queries import users_query
 from tests.harness.app import settings_for
 
 USERS = 100_000  # the size the index must serve (issue 14); smaller tables are read whole, rightly

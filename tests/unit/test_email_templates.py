@@ -1,5 +1,5 @@
 """Every notification kind has an email, in the recipient's time zone, with what the user typed escaped; the
-times and relative words of the one formatter (services/notice_text.py)."""
+times and relative words of the one formatter (services/messaging/notice_text.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Modality, NotificationKind, Role, SessionStatus
 from sessions_gql.domain.errors import Interval
-from sessions_gql.services.email_templates import render
-from sessions_gql.services.notice_text import Facts, chat_time, compose, relative, span
+from sessions_gql.services.messaging.email_templates import render
+from sessions_gql.services.messaging.notice_text import Facts, chat_time, compose, relative, span
 
 K = NotificationKind
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -47,8 +47,8 @@ from sessions_gql.readpath.sql import (
     quotient,
     text_of,
 )
-from sessions_gql.services.people_queries import earned_in
-from sessions_gql.services.session_queries import viewer_scope
+from sessions_gql.services.people.people_queries import earned_in
+from sessions_gql.services.sessions.session_queries import viewer_scope
 
 S, MEMBERS, USERS, PROVIDERS, SERVICES = (m.Session.__table__, m.Member.__table__, m.User.__table__,
                                           m.Provider.__table__, m.Service.__table__)

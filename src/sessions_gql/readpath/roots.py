@@ -44,9 +44,13 @@ from sessions_gql.readpath.objects import (
     sees_provider,
 )
 from sessions_gql.readpath.sql import const, cursor, instant, text_of
-from sessions_gql.services.conversation_queries import CONVERSATION_ORDER, conversation_conditions, conversation_scope
-from sessions_gql.services.people_queries import unread_messages_count, unread_notifications_count
-from sessions_gql.services.session_queries import after_condition, page_order, session_conditions, viewer_scope
+from sessions_gql.services.messaging.conversation_queries import (
+    CONVERSATION_ORDER,
+    conversation_conditions,
+    conversation_scope,
+)
+from sessions_gql.services.people.people_queries import unread_messages_count, unread_notifications_count
+from sessions_gql.services.sessions.session_queries import after_condition, page_order, session_conditions, viewer_scope
 
 ROW_NUMBER = "rp_n"
 CONNECTIONS = {"SessionConnection": ("edges", "pageInfo", "totalCount"),

@@ -17,8 +17,8 @@ from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import presence_channel, session_channel
 from sessions_gql.realtime.hub import still_wanted, wait
 from sessions_gql.realtime.presence import HEARTBEAT_SECONDS, PresenceStore, announce
-from sessions_gql.services import presence as presence_service
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.sessions import presence as presence_service
 
 
 async def watch(context: Context, target: uuid.UUID, row: m.Session, party: Party | None

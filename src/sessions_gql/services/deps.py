@@ -14,7 +14,7 @@ from sessions_gql.clock import Clock
 from sessions_gql.config import Settings
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.policy import BookingPolicy
-from sessions_gql.services.video import LinkVideoProvider, VideoProvider
+from sessions_gql.services.sessions.video import LinkVideoProvider, VideoProvider
 
 
 @dataclass

@@ -13,8 +13,9 @@ from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.enums import SessionStatus
 from sessions_gql.domain.errors import DomainError
-from sessions_gql.services import email_delivery, idempotency
+from sessions_gql.services import idempotency
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.messaging import email_delivery
 
 log = logging.getLogger("sessions_gql.scheduler")
 S = SessionStatus

@@ -17,9 +17,11 @@ from sessions_gql.clock import Clock, SharedClock
 from sessions_gql.config import Settings
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import Forbidden, ValidationError
-from sessions_gql.services import email_delivery, scheduler, system_jobs
+from sessions_gql.services import scheduler
 from sessions_gql.services.access import require_admin
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.messaging import email_delivery
+from sessions_gql.services.sessions import system_jobs
 
 MAX_MINUTES = 366 * 24 * 60
 T = m.ClockOffset

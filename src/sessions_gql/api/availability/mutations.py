@@ -12,8 +12,8 @@ from sessions_gql.api.availability.types import AvailabilityResult, Availability
 from sessions_gql.api.context import Info
 from sessions_gql.api.errors import result_or_error
 from sessions_gql.domain.errors import NotFound
-from sessions_gql.services import availability as service
-from sessions_gql.services import calendar
+from sessions_gql.services.people import availability as service
+from sessions_gql.services.sessions import calendar
 
 
 async def _success(info: Info, provider_id: uuid.UUID) -> AvailabilitySuccess:

@@ -11,7 +11,7 @@ from sessions_gql.api import ids
 from sessions_gql.api.common import Slot
 from sessions_gql.api.context import Info
 from sessions_gql.domain.errors import Interval
-from sessions_gql.services import availability as service
+from sessions_gql.services.people import availability as service
 
 
 async def available_slots(info: Info, provider_id: strawberry.ID, service_id: strawberry.ID,

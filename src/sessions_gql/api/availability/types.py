@@ -16,7 +16,7 @@ from sessions_gql.api.enums import OverrideKind, Weekday
 from sessions_gql.api.errors import BasicError
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Weekday as WeekdayEnum
-from sessions_gql.services import availability as service
+from sessions_gql.services.people import availability as service
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from sessions_gql.api.errors import result_or_error
 from sessions_gql.api.messaging.inputs import SendMessageInput
 from sessions_gql.api.messaging.types import Message, MessageResult, MessageSuccess, ReadResult, ReadSuccess
 from sessions_gql.domain.enums import Party
-from sessions_gql.services import conversation_queries, messaging
+from sessions_gql.services.messaging import conversation_queries, messaging
 
 
 def _recipient(global_id: str | None) -> tuple[Party, uuid.UUID] | None:

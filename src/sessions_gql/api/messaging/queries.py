@@ -10,7 +10,7 @@ from sessions_gql.api.context import Info
 from sessions_gql.api.cursors import encode_cursor, page_size, time_and_id
 from sessions_gql.api.messaging.types import Conversation, ConversationConnection, ConversationEdge, Message
 from sessions_gql.domain.errors import NotFound
-from sessions_gql.services import conversation_queries
+from sessions_gql.services.messaging import conversation_queries
 
 
 async def conversation(info: Info, id: strawberry.ID) -> Conversation | None:

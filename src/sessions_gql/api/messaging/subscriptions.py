@@ -26,7 +26,7 @@ from sessions_gql.domain.enums import Role
 from sessions_gql.domain.errors import NotFound
 from sessions_gql.realtime import streams
 from sessions_gql.realtime.channels import conversation_channel
-from sessions_gql.services.conversation_queries import can_see
+from sessions_gql.services.messaging.conversation_queries import can_see
 
 
 async def _conversation(info: Info, conversation_id: uuid.UUID) -> m.Conversation:

@@ -17,7 +17,7 @@ from sessions_gql.api.errors import BasicError
 from sessions_gql.api.people.types import Member, Provider, User, member_of, provider_of
 from sessions_gql.api.sessions.types import Session, load_session
 from sessions_gql.db import models as m
-from sessions_gql.services import conversation_queries
+from sessions_gql.services.messaging import conversation_queries
 
 
 @strawberry.type

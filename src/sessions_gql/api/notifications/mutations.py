@@ -8,7 +8,7 @@ from sessions_gql.api import ids
 from sessions_gql.api.context import Info
 from sessions_gql.api.errors import result_or_error
 from sessions_gql.api.messaging.types import ReadResult, ReadSuccess
-from sessions_gql.services import notification_queries
+from sessions_gql.services.messaging import notification_queries
 
 
 async def mark_notifications_read(info: Info, up_to: strawberry.ID | None = None) -> ReadResult:

@@ -9,7 +9,7 @@ from sessions_gql.api.common import page_info
 from sessions_gql.api.context import Info
 from sessions_gql.api.cursors import encode_cursor, id_cursor, page_size
 from sessions_gql.api.notifications.types import Notification, NotificationConnection, NotificationEdge
-from sessions_gql.services import notification_queries
+from sessions_gql.services.messaging import notification_queries
 
 
 async def notifications(info: Info, first: int | None = 20, after: str | None = None,

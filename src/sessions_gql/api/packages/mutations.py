@@ -9,7 +9,7 @@ from sessions_gql.api.context import Info
 from sessions_gql.api.errors import result_or_error
 from sessions_gql.api.packages.inputs import PurchasePackageInput, RefundPackageInput
 from sessions_gql.api.packages.types import Package, PackageResult, PackageSuccess
-from sessions_gql.services import packages
+from sessions_gql.services.people import packages
 
 
 async def _success(info: Info, package_id: uuid.UUID) -> PackageSuccess:

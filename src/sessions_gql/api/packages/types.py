@@ -18,7 +18,7 @@ from sessions_gql.api.sessions.queries import sessions_connection
 from sessions_gql.api.sessions.types import SessionConnection
 from sessions_gql.db import models as m
 from sessions_gql.services import visibility
-from sessions_gql.services.packages import places_from
+from sessions_gql.services.people.packages import places_from
 
 
 @strawberry.type

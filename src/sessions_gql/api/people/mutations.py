@@ -37,8 +37,9 @@ from sessions_gql.api.people.types import (
     load_provider,
 )
 from sessions_gql.domain.packages import Offer
-from sessions_gql.services import calendar, catalog, people, wallet
-from sessions_gql.services import preferences as preference_service
+from sessions_gql.services.people import catalog, people, wallet
+from sessions_gql.services.people import preferences as preference_service
+from sessions_gql.services.sessions import calendar
 
 
 async def member_success(info: Info, member_id: uuid.UUID) -> MemberSuccess:

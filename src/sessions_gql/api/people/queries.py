@@ -22,8 +22,9 @@ from sessions_gql.api.people import types as t
 from sessions_gql.api.people.inputs import ProviderFilter, UserFilter
 from sessions_gql.context import Unauthenticated
 from sessions_gql.domain.errors import NotFound, ValidationError
-from sessions_gql.services import people_queries, visibility
+from sessions_gql.services import visibility
 from sessions_gql.services.access import require_admin
+from sessions_gql.services.people import people_queries
 
 
 async def viewer(info: Info) -> t.Viewer:

@@ -20,7 +20,8 @@ from sessions_gql.api.links import links
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import NotificationKind as Kind
 from sessions_gql.domain.errors import NotFound, ValidationError
-from sessions_gql.services import people_queries, preferences, visibility
+from sessions_gql.services import visibility
+from sessions_gql.services.people import people_queries, preferences
 
 if TYPE_CHECKING:
     from sessions_gql.api.packages.types import Package

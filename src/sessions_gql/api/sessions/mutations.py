@@ -30,9 +30,11 @@ from sessions_gql.api.sessions.types import (
 )
 from sessions_gql.db import models as m
 from sessions_gql.domain.session_values import RefundChoice as DomainRefund
-from sessions_gql.services import booking, notes, test_clock
-from sessions_gql.services import presence as presence_service
+from sessions_gql.services import test_clock
+from sessions_gql.services.people import notes
+from sessions_gql.services.sessions import booking
 from sessions_gql.services.sessions import commands as c
+from sessions_gql.services.sessions import presence as presence_service
 from sessions_gql.services.sessions import transitions as t
 
 

@@ -14,7 +14,7 @@ from sessions_gql.api.sessions.inputs import SessionFilter
 from sessions_gql.api.sessions.types import Session, SessionConnection, SessionEdge, load_session
 from sessions_gql.domain.enums import Funding
 from sessions_gql.domain.errors import ValidationError
-from sessions_gql.services import session_queries
+from sessions_gql.services.sessions import session_queries
 
 
 def session_query(filter: SessionFilter | None, *, member_id: uuid.UUID | None, provider_id: uuid.UUID | None,

@@ -13,7 +13,7 @@ from sessions_gql.api.sessions.types import PresenceUpdate, Session, TimelineEve
 from sessions_gql.db import models as m
 from sessions_gql.realtime import streams, waiting_room
 from sessions_gql.realtime.channels import session_channel
-from sessions_gql.services import presence as presence_service
+from sessions_gql.services.sessions import presence as presence_service
 
 
 async def session_events(info: Info, session_id: strawberry.ID | None = None, after: str | None = None

@@ -37,9 +37,10 @@ from sessions_gql.domain.enums import PresenceState as PresenceEnum
 from sessions_gql.domain.enums import ProviderVisibility
 from sessions_gql.domain.enums import SessionStatus as StatusEnum
 from sessions_gql.realtime.presence import states as presence_states
-from sessions_gql.services import conflicts as busy_time
-from sessions_gql.services import notes_queries, visibility
-from sessions_gql.services.session_store import actor_of, to_domain
+from sessions_gql.services import visibility
+from sessions_gql.services.people import notes_queries
+from sessions_gql.services.sessions import conflicts as busy_time
+from sessions_gql.services.sessions.session_store import actor_of, to_domain
 
 if TYPE_CHECKING:
     from sessions_gql.api.messaging.types import Conversation

@@ -43,10 +43,13 @@ from sessions_gql.domain.enums import (
 from sessions_gql.domain.errors import Interval, NotFound, ScheduleConflict, SlotUnavailable, StaleVersion
 from sessions_gql.domain.reliability import ProviderReliability, rank_response_seconds
 from sessions_gql.domain.session import Session
-from sessions_gql.services import availability, conflicts, funding, notice_text, notify, outbox, visibility
-from sessions_gql.services.booking_messages import describe
+from sessions_gql.services import outbox, visibility
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.session_store import columns, to_domain, write_back
+from sessions_gql.services.messaging import notice_text, notify
+from sessions_gql.services.messaging.booking_messages import describe
+from sessions_gql.services.people import availability
+from sessions_gql.services.sessions import conflicts, funding
+from sessions_gql.services.sessions.session_store import columns, to_domain, write_back
 
 MU, PU = aliased(m.User, name="member_user"), aliased(m.User, name="provider_user")
 H, J, C = m.SlotHold, m.Job, m.Conversation

@@ -13,8 +13,8 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, TimelineEventType
 from sessions_gql.domain.errors import Interval, MarkedNoShow
-from sessions_gql.services import booking
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.sessions import booking
 from sessions_gql.services.sessions import commands as c
 from sessions_gql.services.sessions.repository import Loaded
 from sessions_gql.services.sessions.unit import SessionWork

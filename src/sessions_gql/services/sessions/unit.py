@@ -16,8 +16,8 @@ from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.actors import Actor
 from sessions_gql.services import idempotency
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.session_store import actor_of
 from sessions_gql.services.sessions.repository import SessionRepository
+from sessions_gql.services.sessions.session_store import actor_of
 
 
 def operation_of(command: Any) -> str:

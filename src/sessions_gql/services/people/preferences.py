@@ -9,7 +9,7 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.enums import NotificationKind
 from sessions_gql.domain.errors import NotFound
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.notify import wants_email
+from sessions_gql.services.messaging.notify import wants_email
 
 
 def email_preferences(user: m.User) -> list[tuple[NotificationKind, bool]]:

@@ -28,11 +28,14 @@ from sessions_gql.domain import packages as p
 from sessions_gql.domain.credits import LedgerMove
 from sessions_gql.domain.enums import OPEN_STATUSES, LedgerEntryKind, NotificationKind
 from sessions_gql.domain.errors import Forbidden, NotFound, TooLate, ValidationError
-from sessions_gql.services import lifecycle, notify, outbox, visibility, wallet
+from sessions_gql.services import outbox, visibility
 from sessions_gql.services.access import acting_member, require_not_archived, require_taking_sessions
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.idempotency import run_once
+from sessions_gql.services.messaging import notify
+from sessions_gql.services.people import wallet
 from sessions_gql.services.scheduler import job_handler
+from sessions_gql.services.sessions import lifecycle
 
 EXPIRY_JOB = "package_expiry"
 LOOK_AGAIN_AFTER = timedelta(minutes=5)

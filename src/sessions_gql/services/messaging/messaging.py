@@ -18,10 +18,11 @@ from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain import validation as v
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import Forbidden, NotFound, RateLimited, ValidationError
-from sessions_gql.services import conversation_queries as q
-from sessions_gql.services import notify, outbox
+from sessions_gql.services import outbox
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.loaders_sql import shares_session
+from sessions_gql.services.messaging import conversation_queries as q
+from sessions_gql.services.messaging import notify
 
 MAX_BODY = 4000
 MAX_CLIENT_MESSAGE_ID = 100

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import LISTED_VISIBILITIES, Modality, PaymentStatus, ProviderOrder, Role
-from sessions_gql.services.session_queries import Page
+from sessions_gql.services.sessions.session_queries import Page
 
 CAPTURED = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 

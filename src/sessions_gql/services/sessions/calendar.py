@@ -17,7 +17,7 @@ from sessions_gql.domain.enums import OPEN_STATUSES, OverrideKind, SessionStatus
 from sessions_gql.domain.errors import NotFound
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.ics_expand import expand_in_process
+from sessions_gql.services.sessions.ics_expand import expand_in_process
 
 PRODID = "-//sessions_gql//calendar feed//EN"
 CANCELLED_KEPT = timedelta(days=30)
@@ -84,7 +84,7 @@ def _event(row: m.Session, service: str) -> icalendar.Event:
 async def import_busy_times(deps: Deps, *, viewer: Viewer, ics: str) -> uuid.UUID:
     """BLOCKED overrides for every busy time over the horizon, replacing the previous import.
 
-    The file is expanded in a child process within bounds (services/ics_expand.py); over one, nothing changes.
+    The file is expanded in a child process within bounds (services/sessions/ics_expand.py); over one, nothing changes.
     """
     provider_id = acting_provider(viewer, None)
     now = deps.clock.now()

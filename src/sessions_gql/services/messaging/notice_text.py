@@ -21,7 +21,8 @@ from sessions_gql.db import models as m
 from sessions_gql.db.loaders import Loaders
 from sessions_gql.domain.enums import Modality, NotificationKind, Party, Role, SessionStatus
 from sessions_gql.domain.errors import Interval
-from sessions_gql.services import conflicts, visibility
+from sessions_gql.services import visibility
+from sessions_gql.services.sessions import conflicts
 
 K = NotificationKind
 S = SessionStatus

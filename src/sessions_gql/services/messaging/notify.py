@@ -1,5 +1,5 @@
 """Notifications: one in-app row per recipient and, unless they opted out of the kind, one email to deliver;
-both written in the use case's transaction, both worded by services/notice_text.py for that recipient."""
+both written in the use case's transaction, both worded by services/messaging/notice_text.py for that recipient."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sessions_gql.db import models as m
 from sessions_gql.db.uow import UnitOfWork
 from sessions_gql.domain.enums import EmailStatus, NotificationKind, Role
-from sessions_gql.services import email_templates, notice_text
+from sessions_gql.services.messaging import email_templates, notice_text
 
 K = NotificationKind
 TITLES = notice_text.TITLES

@@ -12,7 +12,7 @@ from datetime import datetime
 from sessions_gql.db import models as m
 from sessions_gql.domain.enums import Party, SessionStatus, TimelineEventType
 from sessions_gql.domain.events import TimelineRecorded
-from sessions_gql.services.notice_text import chat_time
+from sessions_gql.services.messaging.notice_text import chat_time
 
 T = TimelineEventType
 When = Callable[[datetime | None], str]

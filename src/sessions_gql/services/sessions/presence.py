@@ -13,8 +13,9 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.enums import NotificationKind, Party
 from sessions_gql.domain.errors import MarkedNoShow, NotFound
 from sessions_gql.realtime.presence import announce
-from sessions_gql.services import notify, outbox
+from sessions_gql.services import outbox
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.messaging import notify
 from sessions_gql.services.sessions import transitions
 from sessions_gql.services.sessions.commands import JoinSession
 

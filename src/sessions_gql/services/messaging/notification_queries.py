@@ -11,7 +11,7 @@ from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
 from sessions_gql.domain.errors import NotFound
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.session_queries import Page
+from sessions_gql.services.sessions.session_queries import Page
 
 N = m.Notification
 

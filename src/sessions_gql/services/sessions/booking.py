@@ -25,7 +25,6 @@ from sessions_gql.domain.errors import (
 )
 from sessions_gql.domain.session import Session
 from sessions_gql.domain.session_values import SessionTerms, validate_slot
-from sessions_gql.services import funding, packages
 from sessions_gql.services.access import (
     acting_member,
     acting_provider,
@@ -33,6 +32,8 @@ from sessions_gql.services.access import (
     require_taking_sessions,
 )
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.people import packages
+from sessions_gql.services.sessions import funding
 from sessions_gql.services.sessions.repository import Parties, SessionRepository
 from sessions_gql.services.sessions.unit import SessionWork
 

@@ -1,5 +1,5 @@
 """The email of a notification: subject, plain text and HTML, from the same notice as the in-app text
-(services/notice_text.py), so it says what the in-app notice says, in the recipient's time zone.
+(services/messaging/notice_text.py), so it says what the in-app notice says, in the recipient's time zone.
 
 Everything a user typed (names, notes, message previews) is escaped in the HTML part.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from html import escape
 
 from sessions_gql.db import models as m
-from sessions_gql.services.notice_text import Notice
+from sessions_gql.services.messaging.notice_text import Notice
 
 FOOTER = "You can choose which emails you receive in your notification settings; in-app notifications stay on."
 

@@ -13,7 +13,7 @@ from sessions_gql.db import loaders
 from sessions_gql.db import models as m
 from sessions_gql.db.loaders import unread_messages_query
 from sessions_gql.domain.enums import Party
-from sessions_gql.services.session_queries import Page
+from sessions_gql.services.sessions.session_queries import Page
 
 C, Msg = m.Conversation, m.Message
 

@@ -14,7 +14,7 @@ from sessions_gql.domain.errors import Forbidden, NotFound, ValidationError
 from sessions_gql.domain.packages import Offer, validate_offers
 from sessions_gql.services.access import acting_provider
 from sessions_gql.services.deps import Deps
-from sessions_gql.services.packages import offers_of, stored_offers
+from sessions_gql.services.people.packages import offers_of, stored_offers
 
 MAX_SKILLS = 20
 

@@ -12,9 +12,10 @@ from sessions_gql.domain.errors import InvalidTransition, NotFound
 from sessions_gql.domain.events import DomainEvent
 from sessions_gql.domain.policy import BookingPolicy
 from sessions_gql.domain.session import Session
-from sessions_gql.services import notify, outbox
-from sessions_gql.services import packages as _packages  # noqa: F401  (registers the package expiry job)
+from sessions_gql.services import outbox
 from sessions_gql.services.deps import Deps
+from sessions_gql.services.messaging import notify
+from sessions_gql.services.people import packages as _packages  # noqa: F401  (registers the package expiry job
 from sessions_gql.services.scheduler import job_handler
 from sessions_gql.services.sessions.repository import SessionRepository
 
