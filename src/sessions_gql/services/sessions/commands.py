@@ -44,7 +44,7 @@ class NotedCommand(SessionCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ConfirmSession(SessionCommand):
-    pass
+    """The party asked to answer agrees."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +54,7 @@ class DeclineSession(NotedCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class WithdrawSession(SessionCommand):
-    pass
+    """The party that approved takes the request or proposal back."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +72,7 @@ class ProposeNewTime(SessionCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AcceptNewTime(SessionCommand):
-    pass
+    """The other party takes the proposed time."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +82,7 @@ class RejectNewTime(NotedCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class WithdrawNewTime(SessionCommand):
-    pass
+    """The proposer takes the new time back."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,29 +92,29 @@ class RefundSession(NotedCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class JoinSession(SessionCommand):
-    pass
+    """Enter the waiting room."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class LeaveSession(SessionCommand):
-    pass
+    """Leave the waiting room."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class StartSession(SessionCommand):
-    pass
+    """The provider starts the meeting."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class MarkNoShow(SessionCommand):
-    pass
+    """The provider marks the member absent."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class UndoNoShow(SessionCommand):
-    pass
+    """The provider takes the no-show mark back."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class EndSession(SessionCommand):
-    pass
+    """The provider ends the meeting."""

@@ -411,7 +411,7 @@ class SessionRepository:
         admins: list[uuid.UUID] = []
         if changes.deactivate:
             provider.visibility = ProviderVisibility.DEACTIVATED
-            admins = list((await conn.execute(select(m.User.id).where(m.User.role == Role.ADMIN))).scalars())
+            admins = await notify.admin_user_ids(self.uow)
         sets = {name: getattr(provider, name) for name in FIGURES if getattr(provider, name) != before[name]}
         await (await self.writer()).update(table_of(m.Provider), key=("id", provider.id), values=sets)
         return admins

@@ -64,11 +64,3 @@ def write_back(session: Session, row: m.Session) -> None:
     """Copy the entity's state onto its row (new or loaded)."""
     for name, value in columns(session).items():
         setattr(row, name, value)
-
-
-def new_row(session: Session) -> m.Session:
-    row = m.Session(id=session.id, updated_at=session.created_at)
-    write_back(session, row)
-    return row
-
-
