@@ -221,5 +221,22 @@ def rss_and_cpu(pid: int) -> tuple[int, float]:
     return rss_kb * 1024, ticks / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its living children so far, from /proc: PostgreSQL's
+    postmaster and its backends (a backend that exited takes its figure with it)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(coro)

@@ -15,9 +15,19 @@ import json
 import time
 from typing import Any
 
-import httpx
-
-from bench.common import Latencies, Pair, api_processes, future_slot, pgbench_tps, seed_pairs, stack
+from bench.common import (
+    PIDS,
+    Latencies,
+    Pair,
+    api_processes,
+    future_slot,
+    pgbench_tps,
+    rss_and_cpu,
+    seed_pairs,
+    stack,
+    tree_cpu,
+)
+from bench.http1 import Http1
 from sessions_gql.app import build_deps
 from sessions_gql.config import Settings
 from sessions_gql.db.invariants import violations
@@ -28,21 +38,21 @@ CONFIRM = """mutation($i: SessionActionInput!) { confirmSession(input: $i) { __t
 CANCEL = """mutation($i: CancelSessionInput!) { cancelSession(input: $i) { __typename } }"""
 
 
-async def call(client: httpx.AsyncClient, token: str, doc: str, variables: dict[str, Any], name: str,
+async def call(client: Http1, token: str, doc: str, variables: dict[str, Any], name: str,
                stats: Latencies) -> dict[str, Any]:
     started = time.perf_counter()
-    response = await client.post("/graphql", json={"query": doc, "variables": variables},
-                                 headers={"Authorization": f"Bearer {token}"})
+    body = await client.post_json("/graphql", {"query": doc, "variables": variables},
+                                  {"Authorization": f"Bearer {token}"})
     stats.add(name, time.perf_counter() - started)
-    body = response.json()
     if "errors" in body:
         raise RuntimeError(body["errors"])
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 async def client_loop(base: str, pair: Pair, deadline: float, stats: Latencies, offset: int) -> int:
     done, cycle = 0, offset
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with Http1(base) as client:
         while time.perf_counter() < deadline:
             cycle += 1
             made = await call(client, pair.member_token, REQUEST, {"i": {
@@ -59,15 +69,26 @@ async def client_loop(base: str, pair: Pair, deadline: float, stats: Latencies, 
     return done
 
 
-async def measure(bases: list[str], pairs: list[Pair], seconds: float, offset: int) -> dict[str, Any]:
+async def measure(bases: list[str], pairs: list[Pair], seconds: float, offset: int, postmaster: int) -> dict[str, Any]:
+    """Transitions per second, their latencies, and the CPU the API processes, PostgreSQL and this load generator
+    spent on each (from /proc: what one process can serve is about 1,000 ms over its figure)."""
     stats = Latencies()
     deadline = time.perf_counter() + seconds
-    started = time.perf_counter()
+    pg_cpu = tree_cpu(postmaster)
+    api_cpu = sum(rss_and_cpu(PIDS[base])[1] for base in bases)
+    started, load_cpu = time.perf_counter(), time.process_time()
     counts = await asyncio.gather(*(client_loop(bases[i % len(bases)], pair, deadline, stats, offset)
                                     for i, pair in enumerate(pairs)))
-    elapsed = time.perf_counter() - started
+    elapsed, load_cpu = time.perf_counter() - started, time.process_time() - load_cpu
+    api_cpu = sum(rss_and_cpu(PIDS[base])[1] for base in bases) - api_cpu
+    pg_cpu = tree_cpu(postmaster) - pg_cpu
+    done = max(sum(counts), 1)
     return {"transitions": sum(counts), "seconds": round(elapsed, 2),
-            "transitions_per_second": round(sum(counts) / elapsed, 1), "latency": stats.summary()}
+            "transitions_per_second": round(sum(counts) / elapsed, 1), "latency": stats.summary(),
+            "api_cpu_ms_per_transition": round(api_cpu / done * 1000, 2),
+            "api_cpu_share_of_a_core": round(api_cpu / elapsed / len(bases), 2),
+            "postgresql_cpu_ms_per_transition": round(pg_cpu / done * 1000, 2),
+            "load_generator_cpu_ms_per_transition": round(load_cpu / done * 1000, 2)}
 
 
 async def invariants(settings: Settings) -> dict[str, int]:
@@ -89,9 +110,11 @@ def main() -> None:
     with stack() as s:
         pairs = asyncio.run(seed_pairs(s.settings(), args.clients))
         report: dict[str, Any] = {"clients": args.clients}
+        assert s.pg.proc is not None, "the stack started it"
+        postmaster = s.pg.proc.pid
         for processes, offset in ((1, 0), (2, 1000)):
             with api_processes(s, processes, log=args.api_log) as bases:
-                report[f"{processes}_process"] = asyncio.run(measure(bases, pairs, args.seconds, offset))
+                report[f"{processes}_process"] = asyncio.run(measure(bases, pairs, args.seconds, offset, postmaster))
         report["invariant_violations"] = asyncio.run(invariants(s.settings()))
         report["pgbench"] = pgbench_tps(s, clients=8, seconds=args.seconds)
         for processes in (1, 2):
