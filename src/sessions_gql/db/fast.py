@@ -6,11 +6,20 @@ construction, cache key, execution context, greenlet hops), while asyncpg itself
 prepared statement. A transition writes 8 to 12 rows, so the difference is most of its cost. SQLAlchemy still
 writes the SQL and converts each value (its bind processors), so enums, JSON and time columns are stored
 exactly as everywhere else; on SQLite (the embedded default) the same calls run through SQLAlchemy.
+
+Writes whose answer is not needed at once can be deferred (`defer_insert`, `defer_update`, `defer_run`): they
+wait in the writer and go to PostgreSQL as one statement, each a data-modifying WITH of it, when `flush` is
+called, when a read or an immediate write is sent, or when another write to the same table is deferred. One
+round trip then carries what took six to ten (bench/RESULTS.md, W1). The statements of one such batch run on one
+snapshot and in no set order, which is safe because a batch never holds two statements on one table, and every
+read through the writer sends the batch first, so what it reads is what was written.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Numeric, Select, Table, bindparam, insert, update
@@ -29,6 +38,59 @@ _updates: dict[tuple[Any, ...], tuple[str, list[Processor], list[str]]] = {}
 _prepared: dict[int, tuple[Executable, tuple[str, list[str], list[Processor], dict[str, Any]]]] = {}
 _results: dict[int, tuple[Select[Any], list[Processor]]] = {}
 _keys: dict[Any, tuple[list[str], Any]] = {}
+_batches: dict[tuple[tuple[str, bool], ...], str] = {}
+BATCH_SHAPES = 1_000  # distinct batches remembered (each is a few hundred bytes of SQL); then it starts again
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+class Ids:
+    """The ids a deferred insert drew, known once its batch was sent."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: list[int] | None = None) -> None:
+        self._ids = ids
+
+    @property
+    def ids(self) -> list[int]:
+        if self._ids is None:
+            raise RuntimeError("the ids of a deferred insert were read before its batch was sent (Writer.flush)")
+        return self._ids
+
+
+@dataclass(slots=True)
+class _Deferred:
+    table: str
+    sql: str
+    args: list[Any]
+    ids: Ids | None  # an insert whose ids are wanted
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    """`sql` with its placeholders $n moved up by `offset`, outside quoted literals only."""
+    parts = sql.split("'")
+    for i in range(0, len(parts), 2):
+        parts[i] = _PLACEHOLDER.sub(lambda found: f"${int(found.group(1)) + offset}", parts[i])
+    return "'".join(parts)
+
+
+def _batch_sql(batch: list[_Deferred]) -> str:
+    """One statement running every statement of `batch` as a data-modifying WITH; it answers (k, id) for the
+    ids drawn by the k-th statement where they are wanted."""
+    key = tuple((each.sql, each.ids is not None) for each in batch)
+    found = _batches.get(key)
+    if found is None:
+        parts, answers, offset = [], [], 0
+        for k, each in enumerate(batch):
+            parts.append(f"w{k} AS ({_renumbered(each.sql, offset) if offset else each.sql})")
+            offset += len(each.args)
+            if each.ids is not None:
+                answers.append(f"SELECT {k} AS k, id FROM w{k}")
+        found = f"WITH {', '.join(parts)} {' UNION ALL '.join(answers) or 'SELECT 1'}"
+        if len(_batches) >= BATCH_SHAPES:
+            _batches.clear()
+        _batches[key] = found
+    return found
 
 
 def _processors(dialect: Dialect, table: Table, columns: Sequence[str]) -> list[Processor]:
@@ -97,6 +159,37 @@ class Writer:
         self.conn = conn
         self._driver: Any = None
         self._adapter: Any = None
+        self._deferred: list[_Deferred] = []
+
+    async def flush(self) -> None:
+        """Send the deferred writes, as one statement when there are several (see the module's docstring)."""
+        if not self._deferred:
+            return
+        batch, self._deferred = self._deferred, []
+        driver = await self._pg()
+        assert driver is not None, "only the driver defers"
+        if len(batch) == 1:
+            only = batch[0]
+            if only.ids is None:
+                await self._sent(only.sql, only.args, driver.execute(only.sql, *only.args))
+            else:
+                only.ids._ids = sorted(r[0] for r in await self._sent(only.sql, only.args,
+                                                                       driver.fetch(only.sql, *only.args)))
+            return
+        sql, args = _batch_sql(batch), [arg for each in batch for arg in each.args]
+        if all(each.ids is None for each in batch):
+            await self._sent(sql, args, driver.execute(sql, *args))
+            return
+        drawn: dict[int, list[int]] = {k: [] for k, each in enumerate(batch) if each.ids is not None}
+        for k, ident in await self._sent(sql, args, driver.fetch(sql, *args)):
+            drawn[k].append(ident)
+        for k, ids in drawn.items():
+            batch[k].ids._ids = sorted(ids)  # type: ignore[union-attr]  # ids are drawn in VALUES order
+
+    async def _defer(self, table: str, sql: str, args: list[Any], ids: Ids | None = None) -> None:
+        if any(each.table == table for each in self._deferred):
+            await self.flush()  # two statements on one table: the second must see the first's rows
+        self._deferred.append(_Deferred(table, sql, args, ids))
 
     async def _sent(self, sql: str, args: list[Any], call: Awaitable[Any]) -> Any:
         """Await a driver call between SQLAlchemy's cursor events (statement counters and tracers see every
@@ -121,13 +214,15 @@ class Writer:
             dispatch.after_cursor_execute(self.conn.sync_connection, None, sql, args, None, False)
         return answer
 
-    async def _pg(self) -> Any:
+    async def _pg(self, *, deferring: bool = False) -> Any:
         """The asyncpg connection, inside the unit of work's transaction; None to go through SQLAlchemy (SQLite).
         SQLAlchemy's asyncpg adapter begins a transaction at its first statement: when none was sent through it
         yet, the adapter is asked to begin it (its `_start_transaction`; SQLAlchemy 2.1 is pinned), and should
         that ever be missing the statement goes through SQLAlchemy, which begins it."""
         if self.conn.dialect.name != "postgresql":
             return None
+        if self._deferred and not deferring:
+            await self.flush()
         if self._driver is None:
             raw = await self.conn.get_raw_connection()
             self._adapter, self._driver = raw.dbapi_connection, raw.driver_connection
@@ -141,54 +236,68 @@ class Writer:
 
     async def insert(self, table: Table, rows: list[dict[str, Any]], *, returning: bool = False,
                      skip_conflicts: bool = False) -> list[int]:
-        """Insert `rows` (all with the same keys) in one statement; with `returning`, their ids in order;
-        `skip_conflicts`: rows that would break a unique constraint are left out (not with `returning`)."""
+        """Insert `rows` (all with the same keys) in one statement, with the deferred writes; with `returning`,
+        their ids in order; `skip_conflicts`: rows that would break a unique constraint are left out (not with
+        `returning`)."""
+        drawn = await self.defer_insert(table, rows, returning=returning, skip_conflicts=skip_conflicts)
+        await self.flush()
+        return drawn.ids
+
+    async def defer_insert(self, table: Table, rows: list[dict[str, Any]], *, returning: bool = False,
+                           skip_conflicts: bool = False) -> Ids:
+        """`insert`, sent with the next batch (at once through SQLAlchemy): the ids once it was sent."""
         if not rows:
-            return []
+            return Ids([])
         assert not (returning and skip_conflicts)
         rows = _with_defaults(table, rows)
         columns = tuple(rows[0])
-        driver = await self._pg()
+        driver = await self._pg(deferring=True)
         if driver is None:
             dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
             statement = dialect.insert(table).on_conflict_do_nothing() if skip_conflicts else insert(table)
             if returning:
                 result = await self.conn.execute(statement.returning(table.c.id, sort_by_parameter_order=True), rows)
-                return [ident for (ident,) in result.all()]
+                return Ids([ident for (ident,) in result.all()])
             await self.conn.execute(statement, rows)
-            return []
+            return Ids([])
         sql, order, processors = _insert_sql(self.conn.dialect, table, columns, len(rows), returning, skip_conflicts)
-        args = _args([rows[i][name] for i, name in order], processors)
-        if not returning:
-            await self._sent(sql, args, driver.execute(sql, *args))
-            return []
-        inserted = await self._sent(sql, args, driver.fetch(sql, *args))
-        return sorted(record[0] for record in inserted)  # ids are drawn in VALUES order
+        drawn = Ids() if returning else Ids([])
+        await self._defer(table.name, sql, _args([rows[i][name] for i, name in order], processors),
+                          drawn if returning else None)
+        return drawn
 
     async def update(self, table: Table, *, key: tuple[str, Any], values: dict[str, Any]) -> None:
-        """UPDATE table SET values WHERE key column = key value."""
+        """UPDATE table SET values WHERE key column = key value, with the deferred writes."""
+        await self.defer_update(table, key=key, values=values)
+        await self.flush()
+
+    async def defer_update(self, table: Table, *, key: tuple[str, Any], values: dict[str, Any]) -> None:
+        """`update`, sent with the next batch (at once through SQLAlchemy)."""
         if not values:
             return
         column, value = key
-        driver = await self._pg()
+        driver = await self._pg(deferring=True)
         if driver is None:
             await self.conn.execute(update(table).where(table.c[column] == value).values(values))
             return
         sql, processors, names = _update_sql(self.conn.dialect, table, tuple(values), column)
         given = {**values, column: value}
-        args = _args([given[name] for name in names], processors)
-        await self._sent(sql, args, driver.execute(sql, *args))
-
+        await self._defer(table.name, sql, _args([given[name] for name in names], processors))
 
     async def run(self, statement: Executable, params: dict[str, Any]) -> None:
-        """Execute a prepared statement (see `_prepared_sql`) that returns nothing."""
-        driver = await self._pg()
+        """Execute a prepared statement (see `_prepared_sql`) that returns nothing, with the deferred writes."""
+        await self.defer_run(statement, params)
+        await self.flush()
+
+    async def defer_run(self, statement: Executable, params: dict[str, Any]) -> None:
+        """`run` for an INSERT, UPDATE or DELETE, sent with the next batch (at once through SQLAlchemy)."""
+        driver = await self._pg(deferring=True)
         if driver is None:
             await self.conn.execute(statement, params)
             return
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
-        args = _args(_bound(names, params, constants), processors)
-        await self._sent(sql, args, driver.execute(sql, *args))
+        table = cast(Any, statement).table
+        await self._defer(table.name, sql, _args(_bound(names, params, constants), processors))
 
     async def run_many(self, statement: Executable, params: list[dict[str, Any]]) -> None:
         """Execute a prepared statement once per parameter set, pipelined (asyncpg's executemany)."""

@@ -9,19 +9,21 @@ emails, messages, outbox), and slot holds and jobs only when the state calls for
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from sessions_gql.auth.viewer import Viewer
 from sessions_gql.db import models as m
-from sessions_gql.db.fast import Writer, records, table_of
+from sessions_gql.db.fast import Ids, Writer, records, table_of
 from sessions_gql.db.loaders import Loaders
 from sessions_gql.db.types import uuid7
 from sessions_gql.db.uow import UnitOfWork
@@ -159,9 +161,6 @@ class SessionRepository:
         self.uow, self.deps = uow, deps
         self._writer: Writer | None = None
 
-    async def _conn(self) -> AsyncConnection:
-        return (await self.writer()).conn
-
     async def writer(self) -> Writer:
         """The unit of work's connection (one per transaction), and the writer on it."""
         if self._writer is None:
@@ -235,7 +234,7 @@ class SessionRepository:
         timeline, video = self._timeline(loaded, events, now)
         write_back(session, row)
         row.video_room_url = video.get("video_room_url")
-        await (await self.writer()).insert(table_of(m.Session), [{
+        await (await self.writer()).defer_insert(table_of(m.Session), [{
             **columns(session), "id": session.id, "sponsorship_id": sponsorship_id, "updated_at": now,
             "video_room_url": row.video_room_url}])
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=None)
@@ -253,8 +252,8 @@ class SessionRepository:
         write_back(loaded.session, loaded.row)
         for name, value in video.items():
             setattr(loaded.row, name, value)
-        await (await self.writer()).update(table_of(m.Session), key=("id", loaded.row.id),
-                                              values={**changed, **video, "updated_at": now})
+        await (await self.writer()).defer_update(table_of(m.Session), key=("id", loaded.row.id),
+                                                    values={**changed, **video, "updated_at": now})
         return await self._write(loaded, events, timeline, actor=actor, now=now, keep_job=keep_job)
 
     def _timeline(self, loaded: Loaded, events: list[ev.DomainEvent], now: datetime
@@ -286,8 +285,10 @@ class SessionRepository:
 
     async def _write(self, loaded: Loaded, events: list[ev.DomainEvent], timeline: list[dict[str, Any]], *,
                      actor: Actor | None, now: datetime, keep_job: int | None) -> Saved:
+        """Everything the transition changed, in two round trips on PostgreSQL: the rows, then those that name
+        the ids the first drew (emails name their notices, the outbox names them all) and the new jobs (after
+        the dropped ones are gone)."""
         policy, row, parties = self.deps.policy, loaded.row, loaded.parties
-        conn = await self._conn()
         provider = parties.provider
         figures = ProviderReliability(
             consecutive_cancellations=provider.consecutive_cancellations,
@@ -296,25 +297,38 @@ class SessionRepository:
             late_responses=provider.late_responses)
         changes = Changes.of(before=loaded.before, after=loaded.session, events=events, policy=policy, now=now,
                              figures=figures)
-        ledger = await self._money(loaded, changes.moves, now)  # refused whole before anything is written
-        if changes.holds is not None:
-            await self._holds(conn, loaded, changes.holds, actor)
-        saved = Saved()
         writer = await self.writer()
-        saved.timeline_ids = await writer.insert(table_of(m.TimelineEvent), timeline, returning=True)
-        await writer.insert(table_of(m.LedgerEntry), ledger)
-        admins = await self._reliability(conn, parties.provider, changes)
-        saved.notification_ids = await self._notices(conn, loaded, changes, admins, now)
-        await self._jobs(loaded.session.id, changes, now, keep_job)
-        saved.message_ids = await self._messages(conn, loaded, changes, now)
+        with _overlap_is_unavailable():  # the holds are sent with the batch, or with a read before it
+            ledger = await self._money(loaded, changes.moves, now)  # refused whole before anything is written
+            if changes.holds is not None:
+                await self._holds(loaded, changes.holds, actor)
+            timeline_ids = await writer.defer_insert(table_of(m.TimelineEvent), timeline, returning=True)
+            await writer.defer_insert(table_of(m.LedgerEntry), ledger)
+            admins = await self._reliability(parties.provider, changes)
+            notices, notice_ids = await self._notices(loaded, changes, admins, now)
+            await self._drop_jobs(loaded.session.id, changes, keep_job)
+            message_ids = await self._messages(loaded, changes, now)
+            await writer.flush()
+        saved = Saved(timeline_ids=timeline_ids.ids, notification_ids=notice_ids.ids, message_ids=message_ids.ids)
+        await writer.defer_insert(table_of(m.EmailDelivery), [
+            notify.email_row(notification_id=ident, recipient=user, notice=notice, now=now)
+            for ident, (user, kind, notice) in zip(saved.notification_ids, notices, strict=True)
+            if notify.wants_email(user, kind)])
+        await self._add_jobs(loaded.session.id, changes, now)
         users = {parties.member_user.id, parties.provider_user.id, *admins}
         channels = [outbox.session_channel(row.id), *(outbox.user_channel(user) for user in users)]
         if saved.message_ids:
             channels.append(outbox.conversation_channel(parties.conversation_id))
-        await writer.insert(table_of(m.OutboxEvent), [outbox.row(
+        await writer.defer_insert(table_of(m.OutboxEvent), [outbox.row(
             channels=channels, now=now, timeline=saved.timeline_ids, notifications=saved.notification_ids,
             messages=saved.message_ids)])
+        await writer.flush()
         return saved
+
+    async def _read_session(self) -> AsyncSession:
+        """The unit of work's ORM session for a read, once the deferred writes are sent (it must see them)."""
+        await (await self.writer()).flush()
+        return self.uow.session
 
     async def _money(self, loaded: Loaded, moves: list[ev.FundsMoved], now: datetime) -> list[dict[str, Any]]:
         """The balances after the moves, by the one money rule (`Funds`: a move is refused whole when a balance
@@ -345,26 +359,25 @@ class SessionRepository:
         writer = await self.writer()
         if (wallet.available_credits, wallet.held_credits) != (member.available_credits, member.held_credits):
             member.available_credits, member.held_credits = wallet.available_credits, wallet.held_credits
-            await writer.update(table_of(m.Member), key=("id", member.id), values={
+            await writer.defer_update(table_of(m.Member), key=("id", member.id), values={
                 "available_credits": wallet.available_credits, "held_credits": wallet.held_credits})
         if sponsorship is not None and minutes is not None:
-            await writer.update(table_of(m.Sponsorship), key=("id", sponsorship.id), values={
+            await writer.defer_update(table_of(m.Sponsorship), key=("id", sponsorship.id), values={
                 "minutes_used": sponsorship.minutes_granted - minutes.available_minutes})
         return entries
 
     async def _sponsorship(self, sponsorship_id: uuid.UUID | None) -> m.Sponsorship:
         if sponsorship_id is None:
             raise RuntimeError("a sponsored session without its sponsorship")
-        found = await self.uow.session.get(m.Sponsorship, sponsorship_id, with_for_update=True,
-                                           populate_existing=True)
+        found = await (await self._read_session()).get(m.Sponsorship, sponsorship_id, with_for_update=True,
+                                                       populate_existing=True)
         assert found is not None
         _detached(self.uow, found)
         return found
 
-    async def _holds(self, conn: AsyncConnection, loaded: Loaded, wanted: list[tuple[str, Interval]],
-                     actor: Actor | None) -> None:
+    async def _holds(self, loaded: Loaded, wanted: list[tuple[str, Interval]], actor: Actor | None) -> None:
         """Make the session's slot holds `wanted`; overlaps are refused before the exclusion constraint (the
-        guarantee) sees them, in one statement."""
+        guarantee) sees them, in one statement (a race lost there: `_overlap_is_unavailable`)."""
         session = loaded.session
         mine = actor.party_of(session) if actor is not None else None
         taken = await overlapping_holds(await self.writer(), session=session,
@@ -380,21 +393,15 @@ class SessionRepository:
                     raise ScheduleConflict(f"this time overlaps {whose} other sessions", conflicts=found,
                                            field="startsAt")
                 raise SlotUnavailable(f"the {party.value.lower()} is not free at this time", field="startsAt")
+        writer = await self.writer()
         if loaded.before is not None and loaded.before.held_intervals():
-            await (await self.writer()).run(FREE_HOLDS, {"session": session.id})
-        if not wanted:
-            return
-        try:
-            await (await self.writer()).insert(table_of(m.SlotHold), [
-                {"id": uuid7(), "session_id": session.id, "kind": kind, "provider_id": session.provider_id,
-                 "member_id": session.member_id, "starts_at": interval.starts_at, "ends_at": interval.ends_at}
-                for kind, interval in wanted])
-        except IntegrityError as exc:
-            if not is_overlap_violation(exc):
-                raise
-            raise SlotUnavailable("another booking took this time a moment ago", field="startsAt") from exc
+            await writer.defer_run(FREE_HOLDS, {"session": session.id})
+        await writer.defer_insert(table_of(m.SlotHold), [
+            {"id": uuid7(), "session_id": session.id, "kind": kind, "provider_id": session.provider_id,
+             "member_id": session.member_id, "starts_at": interval.starts_at, "ends_at": interval.ends_at}
+            for kind, interval in wanted])
 
-    async def _reliability(self, conn: AsyncConnection, provider: m.Provider, changes: Changes) -> list[uuid.UUID]:
+    async def _reliability(self, provider: m.Provider, changes: Changes) -> list[uuid.UUID]:
         """Write the provider's new figures; the admins to tell of an automatic deactivation."""
         figures = changes.figures
         if figures is None:
@@ -411,44 +418,40 @@ class SessionRepository:
         admins: list[uuid.UUID] = []
         if changes.deactivate:
             provider.visibility = ProviderVisibility.DEACTIVATED
+            await self._read_session()
             admins = await notify.admin_user_ids(self.uow)
         sets = {name: getattr(provider, name) for name in FIGURES if getattr(provider, name) != before[name]}
-        await (await self.writer()).update(table_of(m.Provider), key=("id", provider.id), values=sets)
+        await (await self.writer()).defer_update(table_of(m.Provider), key=("id", provider.id), values=sets)
         return admins
 
-    async def _notices(self, conn: AsyncConnection, loaded: Loaded, changes: Changes, admins: list[uuid.UUID],
-                       now: datetime) -> list[int]:
-        """One in-app notice per party told (and each admin told of a deactivation), with its email unless the
-        recipient opted out; worded for the session as it now is."""
+    async def _notices(self, loaded: Loaded, changes: Changes, admins: list[uuid.UUID], now: datetime
+                       ) -> tuple[list[tuple[m.User, NotificationKind, notice_text.Notice]], Ids]:
+        """One in-app notice per party told (and each admin told of a deactivation), worded for the session as it
+        now is; the notices (their emails follow once their ids are known) and their ids, once sent."""
         parties = loaded.parties
         told = [(parties.member_user if e.party is Party.MEMBER else parties.provider_user, e.kind)
                 for e in changes.notices]
         if admins:
-            users = {u.id: u for u in (await self.uow.session.scalars(
+            users = {u.id: u for u in (await (await self._read_session()).scalars(
                 select(m.User).where(m.User.id.in_(admins)))).all()}
             told += [(users[admin], NotificationKind.ACCOUNT_DEACTIVATED) for admin in admins]
         if not told:
-            return []
+            return [], Ids([])
         facts = await self._facts(loaded, changes, asking=any(kind in notice_text.ASK_ANSWER for _u, kind in told))
         notices = [(user, kind, notice_text.compose(kind, recipient=user, facts=facts, now=now, session=loaded.row))
                    for user, kind in told]
-        writer = await self.writer()
-        ids = await writer.insert(table_of(m.Notification), returning=True, rows=[
+        ids = await (await self.writer()).defer_insert(table_of(m.Notification), returning=True, rows=[
             notify.notification_row(user_id=user.id, kind=kind, notice=notice, session_id=loaded.row.id, now=now)
             for user, kind, notice in notices])
-        emails = [notify.email_row(notification_id=ident, recipient=user, notice=notice, now=now)
-                  for ident, (user, kind, notice) in zip(ids, notices, strict=True) if notify.wants_email(user, kind)]
-        await writer.insert(table_of(m.EmailDelivery), emails)
-        return ids
+        return notices, ids
 
     async def _facts(self, loaded: Loaded, changes: Changes, *, asking: bool) -> notice_text.Facts:
         """What the notices tell: the member's phone to the provider once the member asked for or agreed to a
         session with them (this one shows it without a query), and the provider's conflicts when asked."""
         row, parties = loaded.row, loaded.parties
-        db = self.uow.session
 
         async def same_session() -> Any:
-            return db
+            return await self._read_session()
 
         loaders = Loaders(same_session)
         phone = None
@@ -475,41 +478,45 @@ class SessionRepository:
         found = await (await self.writer()).fetch(BLOCKED_DURING[len(times)], params)
         return conflicts.once_each((ident, starts_at, ends_at) for ident, starts_at, ends_at in found)
 
-    async def _jobs(self, session_id: uuid.UUID, changes: Changes, now: datetime, keep_job: int | None) -> None:
-        """Drop the pending jobs the state no longer calls for and add the new ones; jobs already run are kept.
-        Once the session has started, every pending one but the running one is dropped and the wanted ones
-        made again (a reminder left over from before is dropped with them)."""
+    async def _drop_jobs(self, session_id: uuid.UUID, changes: Changes, keep_job: int | None) -> None:
+        """Drop the pending jobs the state no longer calls for; jobs already run are kept. Once the session has
+        started, every pending one but the running one is dropped (`_add_jobs` makes the wanted ones again; a
+        reminder left over from before is dropped with them)."""
         writer = await self.writer()
         keep = -1 if keep_job is None else keep_job
         if changes.jobs_sweep:
-            await writer.run(DROP_SESSION_JOBS, {"session": session_id, "keep": keep})
+            await writer.defer_run(DROP_SESSION_JOBS, {"session": session_id, "keep": keep})
         for kind, key in changes.jobs_dropped:
-            await writer.run(DROP_JOB, {"session": session_id, "keep": keep, "kind": kind, "key": key})
-        await writer.insert(table_of(J), skip_conflicts=True, rows=[
+            await writer.defer_run(DROP_JOB, {"session": session_id, "keep": keep, "kind": kind, "key": key})
+
+    async def _add_jobs(self, session_id: uuid.UUID, changes: Changes, now: datetime) -> None:
+        """The jobs the state now calls for that are not there yet (after `_drop_jobs` was sent)."""
+        await (await self.writer()).defer_insert(table_of(J), skip_conflicts=True, rows=[
             {"kind": kind, "session_id": session_id, "dedupe_key": key, "run_at": at, "payload": {}, "attempts": 0,
              "created_at": now} for kind, key, at in changes.jobs_added])
 
-    async def _messages(self, conn: AsyncConnection, loaded: Loaded, changes: Changes, now: datetime) -> list[int]:
+    async def _messages(self, loaded: Loaded, changes: Changes, now: datetime) -> Ids:
         """One system message in the pair's conversation per change of the session's status or time."""
         parties, row = loaded.parties, loaded.row
         zones = (parties.member_user.time_zone, parties.provider_user.time_zone)
         texts = [text for event in changes.timeline if isinstance(event, ev.TimelineRecorded)
                  and (text := describe(event, row, zones))]
         if not texts:
-            return []
+            return Ids([])
         C = m.Conversation
         if parties.conversation_id is None:  # maybe made while we waited for the locks, after the load's snapshot
-            parties.conversation_id = await conn.scalar(select(C.id).where(C.member_id == row.member_id,
-                                                                           C.provider_id == row.provider_id))
+            db = await self._read_session()
+            parties.conversation_id = await db.scalar(select(C.id).where(C.member_id == row.member_id,
+                                                                         C.provider_id == row.provider_id))
         writer = await self.writer()
         if parties.conversation_id is None:  # both parties are locked: nobody else creates it meanwhile
             parties.conversation_id, parties.last_message_at = uuid7(), now
-            await writer.insert(table_of(C), [{"id": parties.conversation_id, "member_id": row.member_id,
+            await writer.defer_insert(table_of(C), [{"id": parties.conversation_id, "member_id": row.member_id,
                                                "provider_id": row.provider_id, "last_message_at": now,
                                                "created_at": now}])
         elif parties.last_message_at is None or parties.last_message_at < now:  # as read; a message may be newer
-            await writer.run(TOUCH_CONVERSATION, {"conversation": parties.conversation_id, "now": now, "at": now})
-        return await writer.insert(table_of(m.Message), returning=True, rows=[
+            await writer.defer_run(TOUCH_CONVERSATION, {"conversation": parties.conversation_id, "now": now, "at": now})
+        return await writer.defer_insert(table_of(m.Message), returning=True, rows=[
             {"conversation_id": parties.conversation_id, "sender_user_id": None, "body": text, "session_id": row.id,
              "sent_at": now} for text in texts])
 
@@ -550,6 +557,18 @@ async def overlapping_holds(writer: Writer, *, session: Session, intervals: list
         found += [(party, hold) for party, mine in ((Party.PROVIDER, provider_id == session.provider_id),
                                                     (Party.MEMBER, member_id == session.member_id)) if mine]
     return found
+
+
+@contextlib.contextmanager
+def _overlap_is_unavailable() -> Iterator[None]:
+    """A race lost at the slot holds' exclusion constraint (another booking committed the time between our check
+    and our insert) is SLOT_UNAVAILABLE, whichever statement carried the insert."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        raise SlotUnavailable("another booking took this time a moment ago", field="startsAt") from exc
 
 
 def is_overlap_violation(exc: IntegrityError) -> bool:
