@@ -311,10 +311,12 @@ class Writer:
         rows = [_args(_bound(names, each, constants), processors) for each in params]
         await self._sent(sql, rows[0], driver.executemany(sql, rows))
 
-    async def fetch(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    async def fetch(self, statement: Executable, params: dict[str, Any], *, sees_deferred: bool = True
+                    ) -> list[Any]:
         """The rows of a prepared statement whose columns need no conversion (ids, numbers, text, UUIDs, and
-        times compared or copied as the driver gives them)."""
-        driver = await self._pg()
+        times compared or copied as the driver gives them). The deferred writes are sent first, unless
+        `sees_deferred=False` says the statement reads no row they could touch."""
+        driver = await self._pg(deferring=not sees_deferred)
         if driver is None:
             return list((await self.conn.execute(statement, params)).all())
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
@@ -322,9 +324,11 @@ class Writer:
         return list(await self._sent(sql, args, driver.fetch(sql, *args)))
 
 
-    async def fetch_typed(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows of a prepared SELECT, each value converted as SQLAlchemy converts it (enums, JSON, times)."""
-        driver = await self._pg()
+    async def fetch_typed(self, statement: Select[Any], params: dict[str, Any], *, sees_deferred: bool = True
+                          ) -> list[tuple[Any, ...]]:
+        """The rows of a prepared SELECT, each value converted as SQLAlchemy converts it (enums, JSON, times);
+        `sees_deferred` as for `fetch`."""
+        driver = await self._pg(deferring=not sees_deferred)
         if driver is None:
             return [tuple(row) for row in (await self.conn.execute(statement, params)).all()]
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)

@@ -36,13 +36,20 @@ NO_SESSION = uuid.UUID(int=0)
 async def fund(db: Writer, *, member: m.Member, provider_id: uuid.UUID, service: m.Service,
                duration_minutes: int, price_credits: int, now: datetime, session_id: uuid.UUID | None = None
                ) -> tuple[Funding, uuid.UUID | None]:
-    """The funding for a session, and the sponsorship it draws on when SPONSORED."""
-    found = await db.fetch(USABLE_SPONSORSHIP, {"member": member.id, "minutes": duration_minutes, "now": now})
-    used = await db.fetch(FREE_CONSULTATION_USED, {"member": member.id, "provider": provider_id,
-                                                   "session": session_id or NO_SESSION})
+    """The funding for a session, and the sponsorship it draws on when SPONSORED. Only what `choose_funding` can
+    use is read: whether the free consultation was used only when the service offers one, the sponsorship only
+    when no free consultation pays and there is a price to pay."""
+    used = False
+    if service.free_initial_consultation:
+        counted = await db.fetch(FREE_CONSULTATION_USED, {"member": member.id, "provider": provider_id,
+                                                          "session": session_id or NO_SESSION})
+        used = bool(counted[0][0])
+    found = []
+    if price_credits > 0 and not (service.free_initial_consultation and not used):
+        found = await db.fetch(USABLE_SPONSORSHIP, {"member": member.id, "minutes": duration_minutes, "now": now})
     funding = choose_funding(
         service_offers_free_consultation=service.free_initial_consultation,
-        used_free_consultation_with_provider=bool(used[0][0]),
+        used_free_consultation_with_provider=used,
         sponsored_minutes_available=found[0][1] if found else 0,
         duration_minutes=duration_minutes,
         available_credits=member.available_credits,

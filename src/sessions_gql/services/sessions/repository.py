@@ -475,7 +475,8 @@ class SessionRepository:
         times = conflicts.spans(row)
         for i, (starts_at, ends_at) in enumerate(times):
             params |= {f"s{i}": starts_at, f"e{i}": ends_at}
-        found = await (await self.writer()).fetch(BLOCKED_DURING[len(times)], params)
+        # the provider's blocked times: no transition writes them, so the deferred rows need not go first
+        found = await (await self.writer()).fetch(BLOCKED_DURING[len(times)], params, sees_deferred=False)
         return conflicts.once_each((ident, starts_at, ends_at) for ident, starts_at, ends_at in found)
 
     async def _drop_jobs(self, session_id: uuid.UUID, changes: Changes, keep_job: int | None) -> None:
@@ -551,7 +552,8 @@ async def overlapping_holds(writer: Writer, *, session: Session, intervals: list
     for i, each in enumerate(intervals):
         params |= {f"s{i}": each.starts_at, f"e{i}": each.ends_at}
     found: list[tuple[Party, Interval]] = []
-    for r in await writer.fetch(OVERLAPPING[len(intervals)], params):
+    # other sessions' holds: a transition writes only its own session's, so the deferred rows need not go first
+    for r in await writer.fetch(OVERLAPPING[len(intervals)], params, sees_deferred=False):
         provider_id, member_id, starts_at, ends_at = r
         hold = Interval(starts_at=starts_at, ends_at=ends_at)
         found += [(party, hold) for party, mine in ((Party.PROVIDER, provider_id == session.provider_id),
