@@ -16,7 +16,7 @@ from sessions_gql.db import models as m
 from sessions_gql.db.fast import Ids, Writer, _renumbered, table_of
 from sessions_gql.domain.enums import NotificationKind, TimelineEventType
 from sessions_gql.services.sessions.repository import DROP_JOB, FREE_HOLDS
-from tests.api.lifecycle_helpers import CANCEL, CONFIRM, at, ok, request, world
+from tests.api.lifecycle_helpers import CANCEL, CONFIRM, World, at, ok, request, world
 from tests.harness.app import START, Api, StatementCounter
 
 PG_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite sends each at once
@@ -65,6 +65,15 @@ async def _writer(db: Any) -> Writer:
     return Writer(await db.connection())
 
 
+async def _requested(api: Api) -> tuple[World, uuid.UUID]:
+    """A world with one session requested (and holding its time): the world and the session's id."""
+    w = await world(api)
+    made = await request(w, at(2, 10))
+    assert made["status"] == "AWAITING_APPROVAL"
+    async with api.deps.sessions() as db:
+        return w, (await db.scalars(select(m.Session.id))).one()
+
+
 async def test_a_read_through_the_writer_sees_what_was_deferred(api: Api) -> None:
     w = await world(api)
     assert w.member.member_id is not None
@@ -80,11 +89,8 @@ async def test_a_read_through_the_writer_sees_what_was_deferred(api: Api) -> Non
 async def test_two_writes_to_one_table_are_never_one_batch(api: Api) -> None:
     """A job dropped and the same job made again: in one WITH the insert might still see the old row and skip
     itself (its statements run on one snapshot, in no set order); the second write sends the first."""
-    w = await world(api)
-    made = await request(w, at(2, 10))
-    assert made["status"] == "AWAITING_APPROVAL"
+    _w, session_id = await _requested(api)
     async with api.deps.sessions() as db:
-        session_id = (await db.scalars(select(m.Session.id))).one()
         before = (await db.execute(select(m.Job.kind, m.Job.dedupe_key, m.Job.run_at)
                                    .where(m.Job.session_id == session_id, m.Job.done_at.is_(None)))).all()
     kind, key, old_run_at = before[0]
@@ -107,11 +113,7 @@ async def test_two_writes_to_one_table_are_never_one_batch(api: Api) -> None:
 
 @PG_ONLY
 async def test_each_deferred_insert_gets_the_ids_it_drew(api: Api) -> None:
-    w = await world(api)
-    made = await request(w, at(2, 10))
-    async with api.deps.sessions() as db:
-        session_id = (await db.scalars(select(m.Session.id))).one()
-    assert made["status"] == "AWAITING_APPROVAL"
+    w, session_id = await _requested(api)
     rows = [{"session_id": session_id, "type": TimelineEventType.REQUESTED, "at": START, "note": f"n{i}"}
             for i in range(2)]
     async with api.deps.uow() as uow:
@@ -137,12 +139,9 @@ async def test_each_deferred_insert_gets_the_ids_it_drew(api: Api) -> None:
 
 @PG_ONLY
 async def test_a_failing_batch_writes_none_of_its_statements(api: Api) -> None:
-    w = await world(api)
-    made = await request(w, at(2, 10))
+    _w, session_id = await _requested(api)
     async with api.deps.sessions() as db:
-        session_id = (await db.scalars(select(m.Session.id))).one()
-        holds = await db.scalar(select(func.count()).select_from(m.SlotHold))
-    assert made["status"] == "AWAITING_APPROVAL" and holds == 1
+        assert await db.scalar(select(func.count()).select_from(m.SlotHold)) == 1
     with pytest.raises(IntegrityError):
         async with api.deps.uow() as uow:
             writer = await _writer(uow.session)
