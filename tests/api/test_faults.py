@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
+from sessions_gql.db.engine import create_engine
 from sessions_gql.domain.enums import SessionStatus, TimelineEventType
 from sessions_gql.realtime import relay as relay_module
 from sessions_gql.realtime.hub import Hub
@@ -46,6 +48,32 @@ async def test_killed_database_connections_are_replaced_without_an_error(
             assert (await api.gql(VIEWER, as_=member))["viewer"]["user"]["displayName"] == "Kim Kill"
     finally:
         pg_server.drop_database(database_name(url))
+
+
+async def test_a_checked_out_connection_sends_only_its_own_transaction(
+    migrated_pg_template: str, pg_server: PostgresServer
+) -> None:
+    """PostgreSQL only: the liveness check at checkout is the unit's own BEGIN (db/engine.py), not a ping of
+    its own (pool_pre_ping sends BEGIN, an empty statement and ROLLBACK before it)."""
+    url = make_database(pg_server, template=migrated_pg_template)
+    engine = create_engine(settings_for(url))
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _log_queries(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda record: sent.append(record.query))
+
+    try:
+        for value in (1, 2):
+            async with engine.begin() as conn:
+                assert (await conn.execute(text(f"SELECT {value}"))).scalar_one() == value
+        async with engine.connect() as conn:  # checked out and given back unused: rolled back
+            pass
+    finally:
+        await engine.dispose()
+        pg_server.drop_database(database_name(url))
+    # the logger sees the simple-protocol queries (transaction control); the SELECTs go as prepared statements
+    assert sent == ["BEGIN;", "COMMIT;", "BEGIN;", "COMMIT;", "BEGIN;", "ROLLBACK;"]
 
 
 async def test_a_worker_dying_mid_job_leaves_the_job_to_the_next_worker_exactly_once(api: Api) -> None:
