@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import select, text
+
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
+from sessions_gql.services.sessions.repository import SessionRepository
 from tests.api.factories import count_rows, gid
 from tests.api.lifecycle_helpers import (
     CONFIRM,
@@ -118,3 +123,32 @@ async def test_only_the_owner_or_an_admin_archives_and_refusals_change_nothing(a
     assert await slot_count(api, w) == 37
     by_admin = await archive(api, w.service_id, admin)
     assert by_admin["service"]["archived"] is True
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serializes writers anyway
+async def test_archiving_waits_for_a_booking_in_flight(api: Api) -> None:
+    """A booking holds its service FOR SHARE from the statement that locks the parties (LOCK_BOOKING) to its
+    commit: archiveService (FOR UPDATE) waits for it, so no booking commits beside an archive it did not see."""
+    w = await world(api)
+    assert w.member.member_id is not None
+    async with api.deps.sessions() as db:
+        service_id = (await db.scalars(select(m.Service.id))).one()
+
+    async def waiting_on_a_lock() -> int:
+        async with api.deps.sessions() as db:
+            return int(await db.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")) or 0)
+
+    async with api.deps.uow() as uow:
+        await SessionRepository(uow, api.deps).lock_booking(service_id=service_id, provider_id=None,
+                                                            member_id=w.member.member_id)
+        archiving = asyncio.create_task(archive(api, w.service_id, w.provider))
+        for _ in range(1000):  # until archiveService waits (at most 20 s)
+            if await waiting_on_a_lock() or archiving.done():
+                break
+            await asyncio.sleep(0.02)
+        assert not archiving.done()
+        assert await waiting_on_a_lock() == 1
+    archived = await asyncio.wait_for(archiving, timeout=20)  # the booking rolled back: the archive goes on
+    assert (archived["__typename"], archived["service"]["archived"]) == ("ServiceSuccess", True)

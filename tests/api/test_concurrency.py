@@ -84,7 +84,7 @@ async def test_a_race_lost_at_the_exclusion_constraint_is_slot_unavailable_and_w
                                   "modality": "VIDEO"}, w.member)
     assert first["__typename"] == "SessionSuccess"
 
-    async def blind(*_args: object, **_kwargs: object) -> list[object]:
+    def blind(*_args: object, **_kwargs: object) -> list[object]:
         return []
 
     monkeypatch.setattr(repository, "overlapping_holds", blind)

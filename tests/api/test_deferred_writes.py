@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from sessions_gql.db import models as m
 from sessions_gql.db.fast import Ids, Writer, _renumbered, table_of
-from sessions_gql.domain.enums import NotificationKind, TimelineEventType
-from sessions_gql.services.sessions.repository import DROP_JOB, FREE_HOLDS
-from tests.api.lifecycle_helpers import CANCEL, CONFIRM, World, at, ok, request, world
+from sessions_gql.domain.enums import NotificationKind, TimelineEventType, Weekday
+from sessions_gql.services.sessions.repository import DROP_JOB, FREE_HOLDS, HELD_NEAR, OVERRIDES_NEAR, RULES
+from tests.api.lifecycle_helpers import CANCEL, CONFIRM, World, at, ok, request, when, world
 from tests.harness.app import START, Api, StatementCounter
 
 PG_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite sends each at once
@@ -163,3 +163,52 @@ def test_ids_read_before_their_batch_was_sent_are_refused() -> None:
     assert Ids([3, 4]).ids == [3, 4]
     with pytest.raises(RuntimeError, match="before its batch was sent"):
         _ = Ids().ids
+
+
+
+@PG_ONLY
+async def test_a_request_is_six_statements(api: Api) -> None:
+    """The service and both parties locked in one statement, the provider's availability and held times in one
+    (three reads together), the sponsorship, what other sessions hold and the provider's blocked time in one
+    (two together), then the two batches of rows. (The pair's first request also makes their conversation.)"""
+    w = await world(api)
+    await request(w, at(2, 10))
+    with StatementCounter(api.deps) as requesting:
+        made = await request(w, at(3, 10))
+    assert made["status"] == "AWAITING_APPROVAL"
+    shapes, sent = _shapes(requesting), requesting.statements
+    assert shapes[:6] == [
+        "SELECT services.id, services.provider_id,", "SELECT ARRAY(SELECT ROW(q.*)",
+        "SELECT sponsorships.id, sponsorships.minutes_granted", "SELECT ARRAY(SELECT ROW(q.*)",
+        "batch: INSERT INTO sessions, UPDATE members SET, INSERT INTO slot_holds, INSERT INTO timeline_events, "
+        "INSERT INTO ledger_entries, INSERT INTO notifications, INSERT INTO messages",
+        "batch: INSERT INTO email_deliveries, INSERT INTO jobs, INSERT INTO outbox"]
+    assert sent[0].rstrip().endswith("FOR SHARE OF services FOR UPDATE OF providers, members")
+    assert [sent[1].count(f"FROM {table} ") for table in ("availability_rules", "availability_overrides",
+                                                           "slot_holds")] == [1, 1, 1]
+    assert [sent[3].count(f"FROM {table} ") for table in ("slot_holds", "availability_overrides")] == [1, 1]
+    assert all(shape.startswith("SELECT") for shape in shapes[6:])  # the response's reads
+
+
+async def test_reads_sent_together_give_what_each_gives_alone(api: Api) -> None:
+    """`Writer.fetch_each` (one statement of arrays on PostgreSQL) answers exactly as `fetch_typed` does for each
+    statement: the same values converted the same way (enums, times in UTC), in the statement's order, and an
+    empty list for a statement that finds nothing."""
+    w = await world(api)
+    await request(w, at(2, 10))
+    await request(w, at(2, 12))
+    async with api.deps.sessions() as db:
+        provider_id = (await db.scalars(select(m.Provider.id))).one()
+    window = {"provider": provider_id, "from": START, "to": START + timedelta(days=7)}
+    reads = [(RULES, {"provider": provider_id}), (HELD_NEAR, window), (OVERRIDES_NEAR, window),
+             (HELD_NEAR, {**window, "to": START})]
+    async with api.deps.uow() as uow:
+        writer = await _writer(uow.session)
+        with StatementCounter(api.deps) as counter:
+            together = await writer.fetch_each(reads)
+        alone = [await writer.fetch_typed(statement, params) for statement, params in reads]
+    assert together == alone
+    assert [len(rows) for rows in together] == [5, 2, 0, 0]
+    assert [row[0] for row in together[1]] == [when(2, 10), when(2, 12)]  # by start, aware UTC times
+    assert {row[2] for row in together[0]} == set(Weekday) - {Weekday.SATURDAY, Weekday.SUNDAY}
+    assert len(counter.statements) == (1 if api.deps.settings.database_url.startswith("postgresql") else 4)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sessions_gql.clock import FrozenClock
+from sessions_gql.db import models as m
+from tests.api.factories import count_rows, gid
 from tests.api.lifecycle_helpers import (
     ACCEPT_NEW_TIME,
     CANCEL,
@@ -165,6 +168,26 @@ async def test_refusals_of_new_sessions_by_the_wrong_actor(api: Api) -> None:
     stranger = await world(api)
     foreign = await w.run(PROPOSE, proposal, stranger.provider)  # another provider's service
     assert error(foreign) == ("BasicError", "NOT_FOUND", "serviceId")
+    assert (await w.wallet())["heldCredits"] == 0
+
+
+async def test_a_new_session_names_what_is_missing_and_changes_nothing(api: Api) -> None:
+    """The service, its provider and the member are locked in one statement; when it finds nothing, the error
+    still says which: a service that does not exist or is not the provider's (serviceId), then the member."""
+    w = await world(api)
+    other = await world(api)
+    base = {"providerId": w.provider.gid, "serviceId": w.service_id, "startsAt": at(1, 10), "modality": "VIDEO"}
+    missing_service = await w.run(REQUEST, {**base, "serviceId": gid("Service", uuid.uuid4())}, w.member)
+    not_the_providers = await w.run(REQUEST, {**base, "serviceId": other.service_id}, w.member)
+    proposal = {"serviceId": w.service_id, "startsAt": at(1, 10), "durationMinutes": 60, "priceCredits": 60,
+                "modality": "VIDEO"}
+    missing_member = await w.run(PROPOSE, {**proposal, "memberId": gid("Member", uuid.uuid4())}, w.provider)
+    both_missing = await w.run(PROPOSE, {**proposal, "memberId": gid("Member", uuid.uuid4()),
+                                         "serviceId": gid("Service", uuid.uuid4())}, w.provider)
+    assert [error(result) for result in (missing_service, not_the_providers, missing_member, both_missing)] == [
+        ("BasicError", "NOT_FOUND", "serviceId"), ("BasicError", "NOT_FOUND", "serviceId"),
+        ("BasicError", "NOT_FOUND", "memberId"), ("BasicError", "NOT_FOUND", "serviceId")]
+    assert await count_rows(api.deps, m.Session) == 0
     assert (await w.wallet())["heldCredits"] == 0
 
 

@@ -39,6 +39,7 @@ _prepared: dict[int, tuple[Executable, tuple[str, list[str], list[Processor], di
 _results: dict[int, tuple[Select[Any], list[Processor]]] = {}
 _keys: dict[Any, tuple[list[str], Any]] = {}
 _batches: dict[tuple[tuple[str, bool], ...], str] = {}
+_together: dict[tuple[str, ...], str] = {}
 BATCH_SHAPES = 1_000  # distinct batches remembered (each is a few hundred bytes of SQL); then it starts again
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -90,6 +91,22 @@ def _batch_sql(batch: list[_Deferred]) -> str:
         if len(_batches) >= BATCH_SHAPES:
             _batches.clear()
         _batches[key] = found
+    return found
+
+
+def _together_sql(sqls: tuple[str, ...], widths: list[int]) -> str:
+    """One SELECT whose k-th column is the array of the k-th statement's rows, as anonymous records in the order
+    it gives them (an array built from a subquery keeps its order)."""
+    found = _together.get(sqls)
+    if found is None:
+        parts, offset = [], 0
+        for sql, width in zip(sqls, widths, strict=True):
+            parts.append(f"ARRAY(SELECT ROW(q.*) FROM ({_renumbered(sql, offset) if offset else sql}) AS q)")
+            offset += width
+        found = "SELECT " + ", ".join(parts)
+        if len(_together) >= BATCH_SHAPES:
+            _together.clear()
+        _together[sqls] = found
     return found
 
 
@@ -334,9 +351,34 @@ class Writer:
         sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
         convert = _result_processors(self.conn.dialect, statement)
         args = _args(_bound(names, params, constants), processors)
-        records = await self._sent(sql, args, driver.fetch(sql, *args))
-        return [tuple(value if process is None or value is None else process(value)
-                      for value, process in zip(record, convert, strict=True)) for record in records]
+        return _converted(await self._sent(sql, args, driver.fetch(sql, *args)), convert)
+
+    async def fetch_each(self, reads: Sequence[tuple[Executable, dict[str, Any]]], *, sees_deferred: bool = True
+                         ) -> list[list[tuple[Any, ...]]]:
+        """The rows of each of several prepared SELECTs, as `fetch_typed` gives them, in one round trip on
+        PostgreSQL: one statement whose columns are arrays of each one's rows (`_together_sql`); elsewhere one
+        after the other. Not for statements that lock, and their columns need a codec of the driver's inside a
+        record (no native enum or composite types: this schema keeps enums as text). `sees_deferred` as for
+        `fetch`."""
+        driver = await self._pg(deferring=not sees_deferred)
+        if driver is None or len(reads) == 1:
+            return [await self.fetch_typed(cast(Select[Any], statement), params, sees_deferred=sees_deferred)
+                    for statement, params in reads]
+        sqls, widths, args = [], [], []
+        for statement, params in reads:
+            sql, names, processors, constants = _prepared_sql(self.conn.dialect, statement)
+            sqls.append(sql)
+            widths.append(len(names))
+            args += _args(_bound(names, params, constants), processors)
+        sql = _together_sql(tuple(sqls), widths)
+        (arrays,) = await self._sent(sql, args, driver.fetch(sql, *args))
+        return [_converted(rows, _result_processors(self.conn.dialect, cast(Select[Any], statement)))
+                for rows, (statement, _params) in zip(arrays, reads, strict=True)]
+
+
+def _converted(records: Sequence[Sequence[Any]], convert: list[Processor]) -> list[tuple[Any, ...]]:
+    return [tuple(value if process is None or value is None else process(value)
+                  for value, process in zip(record, convert, strict=True)) for record in records]
 
 
 def _result_processors(dialect: Dialect, statement: Select[Any]) -> list[Processor]:

@@ -17,7 +17,6 @@ from sessions_gql.domain.enums import Funding, Modality
 from sessions_gql.domain.errors import (
     DomainError,
     Interval,
-    NotFound,
     SlotUnavailable,
     TooEarly,
     TooLate,
@@ -67,13 +66,6 @@ class ProposeSession:
     idempotency_key: str | None = None
 
 
-async def _service(sessions: SessionRepository, service_id: uuid.UUID, provider_id: uuid.UUID | None) -> m.Service:
-    service = await sessions.service_for_share(service_id)
-    if service is None or (provider_id is not None and service.provider_id != provider_id):
-        raise NotFound("no such service for this provider", field="serviceId")
-    return service
-
-
 def _check_offer(service: m.Service, *, modality: Modality, skill: str | None) -> None:
     require_not_archived(service)
     if modality.value not in service.modalities:
@@ -109,11 +101,9 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service = await _service(work.sessions, command.service_id, command.provider_id)
+        service, parties = await work.sessions.lock_booking(service_id=command.service_id,
+                                                            provider_id=command.provider_id, member_id=member_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
-        parties = await work.sessions.lock_parties(provider_id=service.provider_id, member_id=member_id)
-        if parties is None:
-            raise NotFound("no such member", field="memberId")
         terms, chosen, sponsorship_id = await _requested_terms(work, command, service, parties, member_id)
         session, events = Session.request(session_id=uuid7(), terms=terms, actor=work.actor, funding=chosen,
                                           now=work.now, policy=deps.policy)
@@ -157,11 +147,9 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service = await _service(work.sessions, command.service_id, provider_id)
+        service, parties = await work.sessions.lock_booking(service_id=command.service_id, provider_id=provider_id,
+                                                            member_id=command.member_id)
         _check_offer(service, modality=command.modality, skill=command.skill)
-        parties = await work.sessions.lock_parties(provider_id=provider_id, member_id=command.member_id)
-        if parties is None:
-            raise NotFound("no such member", field="memberId")
         require_taking_sessions(parties.provider, field="providerId")
         session, events = Session.propose(session_id=uuid7(), terms=_proposed_terms(command, service, parties),
                                           actor=work.actor, now=work.now, policy=deps.policy)

@@ -81,17 +81,20 @@ LOCK_SESSION = (
 )
 """The session, its provider and its member locked in that order (the order of every transition), with both
 parties' users, the service and the pair's conversation: what a transition reads, in one statement."""
-LOCK_PARTIES = (
-    select(*_PT.c, *_MT.c, *_PUT.c, *_MUT.c, _CT.c.id, _CT.c.last_message_at)
-    .select_from(_PT.join(_PUT, _PUT.c.id == _PT.c.user_id).join(_MT, _MT.c.id == bindparam("member"))
-                 .join(_MUT, _MUT.c.id == _MT.c.user_id)
+LOCK_BOOKING = (
+    select(*_SVT.c, *_PT.c, *_MT.c, *_PUT.c, *_MUT.c, _CT.c.id, _CT.c.last_message_at)
+    .select_from(_SVT.join(_PT, _PT.c.id == _SVT.c.provider_id).join(_PUT, _PUT.c.id == _PT.c.user_id)
+                 .join(_MT, _MT.c.id == bindparam("member")).join(_MUT, _MUT.c.id == _MT.c.user_id)
                  .outerjoin(_CT, and_(_CT.c.member_id == _MT.c.id, _CT.c.provider_id == _PT.c.id)))
-    .where(_PT.c.id == bindparam("provider")).with_for_update(of=[_PT, _MT])
+    .where(_SVT.c.id == bindparam("service"))
+    .suffix_with("FOR SHARE OF services FOR UPDATE OF providers, members", dialect="postgresql")
 )
-"""The provider, then the member, locked (the order of every booking), with their users and conversation."""
-_PARTIES = ((m.Provider, _PT), (m.Member, _MT), (m.User, _PUT), (m.User, _MUT))
-SERVICE_FOR_SHARE = select(*_SVT.c).where(_SVT.c.id == bindparam("service")).with_for_update(read=True)
-"""FOR SHARE: `archiveService` (FOR UPDATE) waits for bookings in flight, and a booking after it sees it."""
+"""What a booking reads, in one statement: the service FOR SHARE (`archiveService`, FOR UPDATE, waits for
+bookings in flight, and a booking after it sees it), then its provider and the member FOR UPDATE (the order of
+every booking), with their users and the pair's conversation."""
+_BOOKING = ((m.Service, _SVT), (m.Provider, _PT), (m.Member, _MT), (m.User, _PUT), (m.User, _MUT))
+_OWNER = list(_SVT.c.keys()).index("provider_id")  # the service's provider in a row of LOCK_BOOKING
+SERVICE_OWNER = select(_SVT.c.provider_id).where(_SVT.c.id == bindparam("service"))
 _RT, _OT = table_of(m.AvailabilityRule), table_of(m.AvailabilityOverride)
 RULES = select(*_RT.c).where(_RT.c.provider_id == bindparam("provider"))
 OVERRIDES_NEAR = select(*_OT.c).where(_OT.c.provider_id == bindparam("provider"),
@@ -187,31 +190,38 @@ class SessionRepository:
                           conversation_id=conversation_id, last_message_at=last_message_at)
         return Loaded(row=row, before=to_domain(row), session=to_domain(row), parties=parties, service=service)
 
-    async def lock_parties(self, *, provider_id: uuid.UUID, member_id: uuid.UUID) -> Parties | None:
-        """The provider, then the member, locked (the order of every booking), with their users; None when
-        either is missing."""
-        found = await (await self.writer()).fetch_typed(LOCK_PARTIES, {"provider": provider_id, "member": member_id})
+    async def lock_booking(self, *, service_id: uuid.UUID, provider_id: uuid.UUID | None, member_id: uuid.UUID
+                           ) -> tuple[m.Service, Parties]:
+        """The service to book, its provider and the member, locked (LOCK_BOOKING); NOT_FOUND for a service that
+        is missing or not `provider_id`'s (when given), then for a missing member."""
+        writer = await self.writer()
+        found = await writer.fetch_typed(LOCK_BOOKING, {"service": service_id, "member": member_id})
+        if found:
+            owner = found[0][_OWNER]
+        else:  # which one is missing
+            owners = await writer.fetch(SERVICE_OWNER, {"service": service_id})
+            owner = owners[0][0] if owners else None
+        if owner is None or (provider_id is not None and owner != provider_id):
+            raise NotFound("no such service for this provider", field="serviceId")
         if not found:
-            return None
-        provider, member, provider_user, member_user, (conversation_id, last_message_at) = _split(found[0], _PARTIES)
-        return Parties(provider=provider, member=member, provider_user=provider_user, member_user=member_user,
-                       conversation_id=conversation_id, last_message_at=last_message_at)
-
-    async def service_for_share(self, service_id: uuid.UUID) -> m.Service | None:
-        found = await (await self.writer()).fetch_typed(SERVICE_FOR_SHARE, {"service": service_id})
-        return records(m.Service, found[0]) if found else None
+            raise NotFound("no such member", field="memberId")
+        service, provider, member, provider_user, member_user, (conversation_id, last_message_at) = _split(
+            found[0], _BOOKING)
+        return service, Parties(provider=provider, member=member, provider_user=provider_user,
+                                member_user=member_user, conversation_id=conversation_id,
+                                last_message_at=last_message_at)
 
     async def bookability(self, provider: m.Provider, *, near: Interval, except_session: uuid.UUID | None
                           ) -> tuple[av.AvailabilityPolicy, list[Interval]]:
         """The provider's availability around `near` (a day either side) and the times other sessions hold."""
         writer = await self.writer()
-        window = {"provider": provider.id, "from": near.starts_at - timedelta(days=1),
+        window: dict[str, Any] = {"provider": provider.id, "from": near.starts_at - timedelta(days=1),
                   "to": near.ends_at + timedelta(days=1)}
-        rules = [records(m.AvailabilityRule, r) for r in await writer.fetch_typed(RULES, {"provider": provider.id})]
-        overrides = [records(m.AvailabilityOverride, r) for r in await writer.fetch_typed(OVERRIDES_NEAR, window)]
-        held = await (writer.fetch(HELD_NEAR, window) if except_session is None
-                      else writer.fetch(HELD_NEAR_BUT, {**window, "except": except_session}))
-        policy = availability.policy_from(provider, rules, overrides)
+        rules, overrides, held = await writer.fetch_each([
+            (RULES, {"provider": provider.id}), (OVERRIDES_NEAR, window),
+            (HELD_NEAR, window) if except_session is None else (HELD_NEAR_BUT, {**window, "except": except_session})])
+        policy = availability.policy_from(provider, [records(m.AvailabilityRule, r) for r in rules],
+                                          [records(m.AvailabilityOverride, r) for r in overrides])
         return policy, [Interval(starts_at=starts_at, ends_at=ends_at) for starts_at, ends_at in held]
 
     async def funding_to_confirm(self, loaded: Loaded, *, now: datetime) -> tuple[Funding | None, uuid.UUID | None]:
@@ -298,14 +308,15 @@ class SessionRepository:
         changes = Changes.of(before=loaded.before, after=loaded.session, events=events, policy=policy, now=now,
                              figures=figures)
         writer = await self.writer()
+        taken, blocked = await self._conflicts(loaded, changes)
         with _overlap_is_unavailable():  # the holds are sent with the batch, or with a read before it
             ledger = await self._money(loaded, changes.moves, now)  # refused whole before anything is written
             if changes.holds is not None:
-                await self._holds(loaded, changes.holds, actor)
+                await self._holds(loaded, changes.holds, actor, taken)
             timeline_ids = await writer.defer_insert(table_of(m.TimelineEvent), timeline, returning=True)
             await writer.defer_insert(table_of(m.LedgerEntry), ledger)
             admins = await self._reliability(parties.provider, changes)
-            notices, notice_ids = await self._notices(loaded, changes, admins, now)
+            notices, notice_ids = await self._notices(loaded, changes, admins, blocked, now)
             await self._drop_jobs(loaded.session.id, changes, keep_job)
             message_ids = await self._messages(loaded, changes, now)
             await writer.flush()
@@ -375,13 +386,38 @@ class SessionRepository:
         _detached(self.uow, found)
         return found
 
-    async def _holds(self, loaded: Loaded, wanted: list[tuple[str, Interval]], actor: Actor | None) -> None:
-        """Make the session's slot holds `wanted`; overlaps are refused before the exclusion constraint (the
-        guarantee) sees them, in one statement (a race lost there: `_overlap_is_unavailable`)."""
+    async def _conflicts(self, loaded: Loaded, changes: Changes
+                         ) -> tuple[list[tuple[Party, Interval]], list[Interval]]:
+        """What the new state runs into, read in one statement: other sessions' holds of the member or the provider
+        overlapping the holds wanted (`overlapping_holds`), and when a notice asks the provider to answer, the
+        provider's blocked time during the session's times (`conflicts.of_session`). No transition writes either,
+        so the deferred rows need not go first."""
+        session, row = loaded.session, loaded.row
+        intervals = [interval for _kind, interval in changes.holds or []]
+        asking = any(notice.kind in notice_text.ASK_ANSWER for notice in changes.notices)
+        reads: list[tuple[Any, dict[str, Any]]] = []
+        if intervals:
+            params: dict[str, Any] = {"session": session.id, "member": session.member_id,
+                                      "provider": session.provider_id}
+            for i, each in enumerate(intervals):
+                params |= {f"s{i}": each.starts_at, f"e{i}": each.ends_at}
+            reads.append((OVERLAPPING[len(intervals)], params))
+        if asking:
+            times = conflicts.spans(row)
+            params = {"provider": row.provider_id}
+            for i, (starts_at, ends_at) in enumerate(times):
+                params |= {f"s{i}": starts_at, f"e{i}": ends_at}
+            reads.append((BLOCKED_DURING[len(times)], params))
+        found = await (await self.writer()).fetch_each(reads, sees_deferred=False) if reads else []
+        taken = overlapping_holds(session, found.pop(0)) if intervals else []
+        return taken, conflicts.once_each(found.pop(0)) if asking else []
+
+    async def _holds(self, loaded: Loaded, wanted: list[tuple[str, Interval]], actor: Actor | None,
+                     taken: list[tuple[Party, Interval]]) -> None:
+        """Make the session's slot holds `wanted`, refusing overlaps with what other sessions hold (`taken`)
+        before the exclusion constraint (the guarantee) sees them (a race lost there: `_overlap_is_unavailable`)."""
         session = loaded.session
         mine = actor.party_of(session) if actor is not None else None
-        taken = await overlapping_holds(await self.writer(), session=session,
-                                        intervals=[interval for _kind, interval in wanted])
         for _kind, interval in wanted:
             for party in (Party.PROVIDER, Party.MEMBER):
                 found = [hold for whose, hold in taken if whose is party
@@ -424,8 +460,8 @@ class SessionRepository:
         await (await self.writer()).defer_update(table_of(m.Provider), key=("id", provider.id), values=sets)
         return admins
 
-    async def _notices(self, loaded: Loaded, changes: Changes, admins: list[uuid.UUID], now: datetime
-                       ) -> tuple[list[tuple[m.User, NotificationKind, notice_text.Notice]], Ids]:
+    async def _notices(self, loaded: Loaded, changes: Changes, admins: list[uuid.UUID], blocked: list[Interval],
+                       now: datetime) -> tuple[list[tuple[m.User, NotificationKind, notice_text.Notice]], Ids]:
         """One in-app notice per party told (and each admin told of a deactivation), worded for the session as it
         now is; the notices (their emails follow once their ids are known) and their ids, once sent."""
         parties = loaded.parties
@@ -437,7 +473,7 @@ class SessionRepository:
             told += [(users[admin], NotificationKind.ACCOUNT_DEACTIVATED) for admin in admins]
         if not told:
             return [], Ids([])
-        facts = await self._facts(loaded, changes, asking=any(kind in notice_text.ASK_ANSWER for _u, kind in told))
+        facts = await self._facts(loaded, changes, blocked)
         notices = [(user, kind, notice_text.compose(kind, recipient=user, facts=facts, now=now, session=loaded.row))
                    for user, kind in told]
         ids = await (await self.writer()).defer_insert(table_of(m.Notification), returning=True, rows=[
@@ -445,9 +481,9 @@ class SessionRepository:
             for user, kind, notice in notices])
         return notices, ids
 
-    async def _facts(self, loaded: Loaded, changes: Changes, *, asking: bool) -> notice_text.Facts:
+    async def _facts(self, loaded: Loaded, changes: Changes, blocked: list[Interval]) -> notice_text.Facts:
         """What the notices tell: the member's phone to the provider once the member asked for or agreed to a
-        session with them (this one shows it without a query), and the provider's conflicts when asked."""
+        session with them (this one shows it without a query), and the provider's conflicts (`blocked`)."""
         row, parties = loaded.row, loaded.parties
 
         async def same_session() -> Any:
@@ -463,21 +499,10 @@ class SessionRepository:
                                      time_zone=parties.provider_user.time_zone, provider_id=parties.provider.id)
                 engaged = await visibility.sees_contact_details(as_provider, row.member_id, loaders)
             phone = parties.member_user.phone if engaged else None
-        found = await self._blocked_during(row) if asking else []
         return notice_text.Facts(row=row, member=parties.member_user, provider=parties.provider_user,
-                                 service=loaded.service.name, member_phone=phone, conflicts=tuple(found),
+                                 service=loaded.service.name, member_phone=phone, conflicts=tuple(blocked),
                                  dropped_starts_at=changes.dropped_starts_at,
                                  streak=parties.provider.consecutive_cancellations)
-
-    async def _blocked_during(self, row: m.Session) -> list[Interval]:
-        """What the session's times run into (`conflicts.of_session`, in one prepared statement)."""
-        params: dict[str, Any] = {"provider": row.provider_id}
-        times = conflicts.spans(row)
-        for i, (starts_at, ends_at) in enumerate(times):
-            params |= {f"s{i}": starts_at, f"e{i}": ends_at}
-        # the provider's blocked times: no transition writes them, so the deferred rows need not go first
-        found = await (await self.writer()).fetch(BLOCKED_DURING[len(times)], params, sees_deferred=False)
-        return conflicts.once_each((ident, starts_at, ends_at) for ident, starts_at, ends_at in found)
 
     async def _drop_jobs(self, session_id: uuid.UUID, changes: Changes, keep_job: int | None) -> None:
         """Drop the pending jobs the state no longer calls for; jobs already run are kept. Once the session has
@@ -523,7 +548,7 @@ class SessionRepository:
 
 
 def _split(values: tuple[Any, ...], loaded: tuple[tuple[Any, Any], ...] = _LOADED) -> tuple[Any, ...]:
-    """One row of LOCK_SESSION (or LOCK_PARTIES) as its records, then the conversation's (id, last message)."""
+    """One row of LOCK_SESSION (or LOCK_BOOKING) as its records, then the conversation's (id, last message)."""
     out: list[Any] = []
     start = 0
     for model, table in loaded:
@@ -542,23 +567,15 @@ def _timeline_row(session_id: uuid.UUID, event: ev.TimelineRecorded, now: dateti
             "credits": event.credits}
 
 
-async def overlapping_holds(writer: Writer, *, session: Session, intervals: list[Interval]
-                            ) -> list[tuple[Party, Interval]]:
-    """Other sessions' holds of the session's member or provider that overlap one of `intervals`, whose they
-    are (a hold of both counts for both), by start: one statement for the whole transition."""
-    if not intervals:
-        return []
-    params: dict[str, Any] = {"session": session.id, "member": session.member_id, "provider": session.provider_id}
-    for i, each in enumerate(intervals):
-        params |= {f"s{i}": each.starts_at, f"e{i}": each.ends_at}
-    found: list[tuple[Party, Interval]] = []
-    # other sessions' holds: a transition writes only its own session's, so the deferred rows need not go first
-    for r in await writer.fetch(OVERLAPPING[len(intervals)], params, sees_deferred=False):
-        provider_id, member_id, starts_at, ends_at = r
+def overlapping_holds(session: Session, found: list[tuple[Any, ...]]) -> list[tuple[Party, Interval]]:
+    """The rows of OVERLAPPING as whose holds they are: the session's provider's, its member's (a hold of both
+    counts for both), by start."""
+    taken: list[tuple[Party, Interval]] = []
+    for provider_id, member_id, starts_at, ends_at in found:
         hold = Interval(starts_at=starts_at, ends_at=ends_at)
-        found += [(party, hold) for party, mine in ((Party.PROVIDER, provider_id == session.provider_id),
+        taken += [(party, hold) for party, mine in ((Party.PROVIDER, provider_id == session.provider_id),
                                                     (Party.MEMBER, member_id == session.member_id)) if mine]
-    return found
+    return taken
 
 
 @contextlib.contextmanager
