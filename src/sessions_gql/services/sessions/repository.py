@@ -259,8 +259,7 @@ class SessionRepository:
         if sponsorship_id is not None:
             loaded.row.sponsorship_id = changed["sponsorship_id"] = sponsorship_id
         timeline, video = self._timeline(loaded, events, now)
-        write_back(loaded.session, loaded.row)
-        for name, value in video.items():
+        for name, value in {**changed, **video}.items():  # the row as written (the rest is as loaded)
             setattr(loaded.row, name, value)
         await (await self.writer()).defer_update(table_of(m.Session), key=("id", loaded.row.id),
                                                     values={**changed, **video, "updated_at": now})
