@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from graphql import get_introspection_query
+from graphql import get_introspection_query, parse
+from graphql.execution.executor import Executor
 
-from sessions_gql.api.limits import introspection_size
+from sessions_gql.api.limits import CostCache, introspection_size
 from sessions_gql.api.schema import build_schema
+from sessions_gql.config import Settings
 from tests.harness.app import START, Api
 from tests.harness.bounds import PROMPT_SECONDS
 
@@ -188,3 +190,24 @@ async def test_the_cost_limit_is_a_setting(api: Api) -> None:
     assert [(e.message, e.extensions) for e in result.errors] == [
         (f"query cost 300 is over the limit of 100 {TOO_COMPLEX}",
          {"code": "QUERY_TOO_COMPLEX", "cost": 300, "maxCost": 100})]
+
+
+def test_the_cost_is_walked_again_only_when_a_variable_that_sizes_a_field_changes() -> None:
+    """CostCache keys an operation's cost by the values of the variables the walk read (`first`, `last`, a slot
+    window): another session id reuses the cost, another page size is walked again and costs what it should."""
+    schema = build_schema(Settings(jwt_secret="x" * 32))._schema
+    document = parse("query($s: ID!, $n: Int, $m: Int) { session(id: $s) { id "
+                     "timeline(first: $n) { edges { node { id } } } counted: timeline(first: $m) { totalCount } } }")
+    cache = CostCache()
+
+    def cost(**variables: Any) -> int:
+        built = Executor.build(schema, document, raw_variable_values=variables)
+        assert isinstance(built, Executor), built
+        return cache.of(built, max_page_size=100)
+
+    costs = [cost(s="a", n=10, m=5), cost(s="b", n=10, m=5), cost(s="c", n=40, m=5), cost(s="d", n=40, m=5),
+             cost(s="e", n=40, m=7), cost(s="f", n=500, m=7)]
+    # the session, then per page of the first timeline an edge and its node as well, then the second's page
+    assert costs == [1 + 10 * 3 + 5, 1 + 10 * 3 + 5, 1 + 40 * 3 + 5, 1 + 40 * 3 + 5, 1 + 40 * 3 + 7,
+                     1 + 100 * 3 + 7]  # a page is at most max_page_size
+    assert cache.walks == 4

@@ -27,10 +27,14 @@ from graphql import (
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
     ValidationRule,
+    ValueNode,
+    VariableNode,
     coerce_input_literal,
     get_named_type,
     get_nullable_type,
@@ -209,6 +213,8 @@ class Cost:
         self.variables = variables
         self.max_page_size = max_page_size
         self.fragments: dict[str, int] = {}
+        self.read: set[str] = set()
+        """The variables the cost was computed from (those given to the arguments that size a field)."""
 
     def of(self, operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
         for name in dependency_order(fragments):
@@ -269,11 +275,23 @@ class Cost:
         spec = definition.args[name]
         for argument in node.arguments or ():
             if argument.name.value == name:
+                self.read.update(_variables_in(argument.value))
                 value = coerce_input_literal(argument.value, spec.type, self.variables)
                 if value is not Undefined:
                     return value
         value = coerce_default_value(spec)
         return None if value is Undefined else value
+
+
+def _variables_in(value: ValueNode) -> Iterator[str]:
+    if isinstance(value, VariableNode):
+        yield value.name.value
+    elif isinstance(value, ListValueNode):
+        for each in value.values:
+            yield from _variables_in(each)
+    elif isinstance(value, ObjectValueNode):
+        for field in value.fields:
+            yield from _variables_in(field.value)
 
 
 def introspection_size(schema: GraphQLSchema, *, whole: bool) -> int:
@@ -319,27 +337,45 @@ class DocumentRules(SchemaExtension):
 
 
 class CostCache:
-    """Costs by operation and variables (LRU): a client repeats a handful of documents, and walking a big one
-    again on every request showed in the dashboard's profile. The operation is kept with its cost, so its id is
-    not reused while cached."""
+    """Costs by operation and the values of the variables they were computed from (LRU): a client repeats a
+    handful of documents, and walking a big one again on every request showed in the dashboard's profile. Only
+    the variables that size a field (`Cost.read`: `first`, `last`, a slot window) are in the key, so a booking's
+    `startsAt` or a session's id do not make each request a miss. An operation is kept with its cost, so its
+    id is not reused while cached."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._costs: OrderedDict[tuple[int, bytes], tuple[Any, int]] = OrderedDict()
+        self._read: OrderedDict[int, tuple[Any, tuple[str, ...]]] = OrderedDict()
+        """Per operation, the variables its cost reads (the same for any values: the walk never depends on them)."""
+        self.walks = 0
 
     def of(self, built: Any, *, max_page_size: int) -> int:
-        variables = hashlib.blake2b(repr(built.variable_values.coerced).encode(), digest_size=16).digest()
-        key = (id(built.operation), variables)
-        found = self._costs.get(key)
-        if found is not None and found[0] is built.operation:
-            self._costs.move_to_end(key)
-            return found[1]
-        cost = Cost(built.schema, built.variable_values, max_page_size=max_page_size).of(
-            built.operation, built.fragment_definitions)
-        self._costs[key] = (built.operation, cost)
-        if len(self._costs) > self.size:
-            self._costs.popitem(last=False)
+        operation = built.operation
+        known = self._read.get(id(operation))
+        if known is not None and known[0] is operation:
+            key = (id(operation), _values_of(built, known[1]))
+            found = self._costs.get(key)
+            if found is not None and found[0] is operation:
+                self._costs.move_to_end(key)
+                return found[1]
+        walk = Cost(built.schema, built.variable_values, max_page_size=max_page_size)
+        cost = walk.of(operation, built.fragment_definitions)
+        self.walks += 1
+        names = tuple(sorted(walk.read))
+        self._read[id(operation)] = (operation, names)
+        self._costs[(id(operation), _values_of(built, names))] = (operation, cost)
+        for cache in (self._costs, self._read):
+            if len(cache) > self.size:
+                cache.popitem(last=False)
         return cost
+
+
+def _values_of(built: Any, names: tuple[str, ...]) -> bytes:
+    if not names:
+        return b""
+    coerced = built.variable_values.coerced
+    return hashlib.blake2b(repr([coerced.get(name) for name in names]).encode(), digest_size=16).digest()
 
 
 def costed_executor(*, max_cost: int, max_page_size: int) -> type[StrawberryGraphQLCoreExecutionContext]:
