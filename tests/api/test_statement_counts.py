@@ -122,3 +122,37 @@ async def test_a_mutation_reads_the_session_back_only_when_the_response_selects_
     assert len(read) == len(bare) + 1
     extra = [s for s in read if s not in bare]
     assert len(extra) == 1 and extra[0].lstrip().startswith("SELECT") and "FROM sessions" in extra[0]
+
+
+SESSION_SELECTION = """id version status startsAt endsAt createdAt respondBy priceCredits fee { amount currency }
+  providerEarnings { amount currency } expectedEarnings { amount currency } modality skill location memberNote
+  durationMinutes funding paymentStatus refundedCredits"""
+ANSWER = f"... on SessionSuccess {{ session {{ {SESSION_SELECTION} }} }} ... on UserError {{ code }}"
+
+
+@pytest.mark.parametrize("starts_at", ["2026-11-24T11:00:00+01:00", "2026-11-24T10:00:00Z"])
+async def test_a_mutation_answers_with_the_row_it_committed_without_reading_it_back(api: Api, starts_at: str
+                                                                                   ) -> None:
+    """The use case reads the session's row in its own transaction just before the commit (`unit.read_back`), so
+    the response reads no session row back, and what it shows is what a later query shows, to the character
+    (times in UTC, money at its scale), whatever offset the client gave the time in."""
+    w = await world(api)
+    asked = (f"mutation($input: RequestSessionInput!) {{ requestSession(input: $input) {{ __typename {ANSWER} }} }}")
+    with StatementCounter(api.deps) as counter:
+        made = (await api.gql(asked, {"input": {"providerId": w.provider.gid, "serviceId": w.service_id,
+                                                 "startsAt": starts_at, "modality": "VIDEO", "skill": "Anxiety",
+                                                 "memberNote": "first time"}}, as_=w.member))["requestSession"]
+    assert made["__typename"] == "SessionSuccess"
+    later = await api.gql(f"query($id: ID!) {{ session(id: $id) {{ {SESSION_SELECTION} }} }}",
+                          {"id": made["session"]["id"]}, as_=w.member)
+    assert made["session"] == later["session"]
+    assert made["session"]["startsAt"] == "2026-11-24T10:00:00+00:00"
+    read_back = [sql for sql in counter.statements if sql.startswith("SELECT sessions.id")]
+    assert len(read_back) == 1 and "WHERE sessions.id = " in read_back[0]  # in the unit, not the loader's IN
+    confirm = (f"mutation($input: SessionActionInput!) {{ confirmSession(input: $input) {{ __typename {ANSWER} }} }}")
+    confirmed = (await api.gql(confirm, {"input": {"sessionId": made["session"]["id"]}},
+                               as_=w.provider))["confirmSession"]
+    after = await api.gql(f"query($id: ID!) {{ session(id: $id) {{ {SESSION_SELECTION} }} }}",
+                          {"id": made["session"]["id"]}, as_=w.provider)
+    assert confirmed["session"] == after["session"] and confirmed["session"]["status"] == "CONFIRMED"
+    assert confirmed["session"]["version"] == made["session"]["version"] + 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
+
+from strawberry.types.nodes import SelectedField
 
 from sessions_gql.api import ids
 from sessions_gql.api.context import Info
@@ -32,22 +34,40 @@ from sessions_gql.db import models as m
 from sessions_gql.domain.session_values import RefundChoice as DomainRefund
 from sessions_gql.services import test_clock
 from sessions_gql.services.people import notes
-from sessions_gql.services.sessions import booking
+from sessions_gql.services.sessions import booking, unit
 from sessions_gql.services.sessions import commands as c
 from sessions_gql.services.sessions import presence as presence_service
 from sessions_gql.services.sessions import transitions as t
 
 
-async def _success(info: Info, session_id: uuid.UUID) -> SessionSuccess:
-    info.context.reset_loaders()  # rows cached before the mutation are stale
-    return SessionSuccess(session_id=session_id)
-
-
 async def _run(info: Info, work: Callable[[], Awaitable[uuid.UUID]]) -> SessionResult:
+    """Run the use case; when the response selects the session, its unit of work hands back the row it committed
+    (`unit.read_back`) and the loader starts with it, so the response reads nothing back for it."""
     async def run() -> SessionSuccess:
-        return await _success(info, await work())
+        rows: dict[uuid.UUID, Any] | None = {} if _selects_session(info) else None
+        token = unit.read_back.set(rows)
+        try:
+            session_id = await work()
+        finally:
+            unit.read_back.reset(token)
+        info.context.reset_loaders()  # rows cached before the mutation are stale
+        if rows and session_id in rows:
+            info.context.loaders.session_by_id.prime(session_id, rows[session_id])
+        return SessionSuccess(session_id=session_id)
 
     return await result_or_error(run)  # type: ignore[return-value]
+
+
+def _selects_session(info: Info) -> bool:
+    """Whether the result's selection (through its fragments) has `session`."""
+    def fields(selections: list[Any]) -> Iterator[SelectedField]:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                yield selection
+            else:  # an inline fragment or a fragment spread
+                yield from fields(selection.selections)
+
+    return any(each.name == "session" for result in info.selected_fields for each in fields(result.selections))
 
 
 UseCase = Callable[..., Awaitable[uuid.UUID]]

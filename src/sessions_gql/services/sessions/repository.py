@@ -93,6 +93,7 @@ LOCK_BOOKING = (
 bookings in flight, and a booking after it sees it), then its provider and the member FOR UPDATE (the order of
 every booking), with their users and the pair's conversation."""
 _BOOKING = ((m.Service, _SVT), (m.Provider, _PT), (m.Member, _MT), (m.User, _PUT), (m.User, _MUT))
+SESSION_ROW = select(*_ST.c).where(_ST.c.id == bindparam("session"))
 _OWNER = list(_SVT.c.keys()).index("provider_id")  # the service's provider in a row of LOCK_BOOKING
 SERVICE_OWNER = select(_SVT.c.provider_id).where(_SVT.c.id == bindparam("service"))
 _RT, _OT = table_of(m.AvailabilityRule), table_of(m.AvailabilityOverride)
@@ -210,6 +211,12 @@ class SessionRepository:
         return service, Parties(provider=provider, member=member, provider_user=provider_user,
                                 member_user=member_user, conversation_id=conversation_id,
                                 last_message_at=last_message_at)
+
+    async def stored(self, session_id: uuid.UUID) -> m.Session:
+        """The session's row as this transaction wrote it (a plain record, in no ORM session)."""
+        (found,) = await (await self.writer()).fetch_typed(SESSION_ROW, {"session": session_id})
+        row: m.Session = records(m.Session, found)
+        return row
 
     async def bookability(self, provider: m.Provider, *, near: Interval, except_session: uuid.UUID | None
                           ) -> tuple[av.AvailabilityPolicy, list[Interval]]:

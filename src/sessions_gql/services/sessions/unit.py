@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict
 from types import TracebackType
 from typing import Any
@@ -18,6 +19,11 @@ from sessions_gql.services import idempotency
 from sessions_gql.services.deps import Deps
 from sessions_gql.services.sessions.repository import SessionRepository
 from sessions_gql.services.sessions.session_store import actor_of
+
+read_back: ContextVar[dict[uuid.UUID, Any] | None] = ContextVar("read_back", default=None)
+"""Set (to an empty dict) by a mutation resolver whose response selects the session: each unit of work that
+commits a session puts the session's row there, read in its own transaction just before the commit, so the
+response reads nothing back (otherwise a second transaction and connection for one row)."""
 
 
 def operation_of(command: Any) -> str:
@@ -72,9 +78,14 @@ class SessionWork:
         answer is the answer."""
         idempotency.remember(self._uow, user_id=self.viewer.user_id, key=self._key, operation=self.operation,
                              digest=self._digest, result={"session_id": str(session_id)}, now=self.now)
+        wanted = read_back.get()
+        if wanted is not None:
+            wanted[session_id] = await self.sessions.stored(session_id)
         try:
             await self._uow.commit()
         except IntegrityError:
+            if wanted is not None:
+                wanted.pop(session_id, None)  # not committed
             if self._key is None:
                 raise
             await self._uow.close()  # its transaction is spent; on SQLite it holds the write lock
