@@ -68,7 +68,8 @@ def pgbench_tps(stack: Stack, *, clients: int = 8, seconds: float = 10) -> dict[
     clients (pgbench's advice: at scale 1 every transaction updates the one branch row, and they queue on it):
     transactions per second at `clients`, the yardstick W1 is divided by."""
     pg = stack.pg
-    stack.pg.create_database("pgbench")
+    pg.drop_database("pgbench")  # a run before this one (pgbench -i would also start its tables afresh)
+    pg.create_database("pgbench")
     tool = str(pg.bin_dir / "pgbench")  # type: ignore[operator]
     where = ["-h", pg.host, "-p", str(pg.port), "-U", pg.superuser]
     subprocess.run([tool, "-i", "-s", str(clients), "-q", *where, "pgbench"], check=True, capture_output=True)
