@@ -50,6 +50,10 @@ class SerializedSession:
         async with self._lock:
             return await self._session.get(*args, **kwargs)
 
+    async def rollback(self) -> None:
+        async with self._lock:
+            await self._session.rollback()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
 
@@ -67,6 +71,7 @@ class Context:
     """For one operation on a websocket: the connection's context (its viewer, params, subscription count)."""
     _db: AsyncSession | None = None
     _loaders: Loaders | None = None
+    _snapshot_stale: bool = False
 
     def for_operation(self) -> Context:
         """A context for one operation of this connection, with its own read session and DataLoaders.
@@ -94,9 +99,14 @@ class Context:
         return owner.viewer_or_none
 
     async def db(self) -> AsyncSession:
-        """The request's read session, opened on first use and closed by `close()`."""
+        """The request's read session, opened on first use and closed by `close()`. After a mutation committed,
+        SQLite's read transaction would still see the database as it was when it began (PostgreSQL's statements
+        each see what is committed): it is ended, and the next read begins a new one."""
         if self._db is None:
             self._db = cast(AsyncSession, SerializedSession(self.deps.sessions()))
+        elif self._snapshot_stale:
+            self._snapshot_stale = False
+            await self._db.rollback()
         return self._db
 
     @property
@@ -110,6 +120,7 @@ class Context:
         self._loaders = None
         if self._db is not None:
             self._db.expire_all()
+            self._snapshot_stale = self.deps.settings.is_sqlite
 
     async def close(self) -> None:
         if self._db is not None:

@@ -211,3 +211,22 @@ def test_the_cost_is_walked_again_only_when_a_variable_that_sizes_a_field_change
     assert costs == [1 + 10 * 3 + 5, 1 + 10 * 3 + 5, 1 + 40 * 3 + 5, 1 + 40 * 3 + 5, 1 + 40 * 3 + 7,
                      1 + 100 * 3 + 7]  # a page is at most max_page_size
     assert cache.walks == 4
+
+
+def test_an_explicit_null_page_size_costs_what_the_resolver_returns_and_is_not_a_missing_variable() -> None:
+    """`messages(last: null)` returns 50 messages (its default) and `timeline(first: null)` 20: a null is costed as
+    the larger of the argument's default and 20, never below what comes back. A variable given as null and one not
+    given at all are two keys of the cost cache (a cached cost of one was served for the other)."""
+    schema = build_schema(Settings(jwt_secret="x" * 32))._schema
+    document = parse("query($l: Int) { conversations(first: 1) { edges { node { "
+                     "messages(last: $l) { edges { node { id } } } } } } }")
+    cache = CostCache()
+
+    def cost(**variables: Any) -> int:
+        built = Executor.build(schema, document, raw_variable_values=variables)
+        assert isinstance(built, Executor), built
+        return cache.of(built, max_page_size=100)
+
+    null, missing, fifty, twenty = cost(l=None), cost(), cost(l=50), cost(l=20)
+    assert null == missing == fifty > twenty
+    assert cache.walks == 4  # null and missing each walked: neither answered from the other's entry

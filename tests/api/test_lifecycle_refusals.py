@@ -184,9 +184,13 @@ async def test_a_new_session_names_what_is_missing_and_changes_nothing(api: Api)
     missing_member = await w.run(PROPOSE, {**proposal, "memberId": gid("Member", uuid.uuid4())}, w.provider)
     both_missing = await w.run(PROPOSE, {**proposal, "memberId": gid("Member", uuid.uuid4()),
                                          "serviceId": gid("Service", uuid.uuid4())}, w.provider)
-    assert [error(result) for result in (missing_service, not_the_providers, missing_member, both_missing)] == [
+    not_offered = await w.run(PROPOSE, {**proposal, "memberId": gid("Member", uuid.uuid4()), "modality": "PHONE",
+                                        "skill": "Grief"}, w.provider)  # the offer is checked before the member
+    assert [error(result) for result in (missing_service, not_the_providers, missing_member, both_missing,
+                                         not_offered)] == [
         ("BasicError", "NOT_FOUND", "serviceId"), ("BasicError", "NOT_FOUND", "serviceId"),
-        ("BasicError", "NOT_FOUND", "memberId"), ("BasicError", "NOT_FOUND", "serviceId")]
+        ("BasicError", "NOT_FOUND", "memberId"), ("BasicError", "NOT_FOUND", "serviceId"),
+        ("BasicError", "VALIDATION", "skill")]
     assert await count_rows(api.deps, m.Session) == 0
     assert (await w.wallet())["heldCredits"] == 0
 

@@ -156,3 +156,23 @@ async def test_a_mutation_answers_with_the_row_it_committed_without_reading_it_b
                           {"id": made["session"]["id"]}, as_=w.provider)
     assert confirmed["session"] == after["session"] and confirmed["session"]["status"] == "CONFIRMED"
     assert confirmed["session"]["version"] == made["session"]["version"] + 1
+
+
+async def test_the_second_mutation_of_a_document_answers_as_fresh_as_a_later_query(api: Api) -> None:
+    """Two mutations in one document: the second's session, with what it reads beside its row (the last event, the
+    timeline), is what a query after the request shows. On SQLite the request's read transaction would still see
+    the database as before the first mutation unless it is begun again after each commit."""
+    w = await world(api)
+    made = await request(w, at(2, 10))
+    fields = "id status version lastEvent { type } timeline(first: 20) { edges { node { type } } }"
+    answer = f"... on SessionSuccess {{ session {{ {fields} }} }} ... on UserError {{ code }}"
+    both = (f"mutation($a: SessionActionInput!, $b: ProposeNewTimeInput!) {{ "
+            f"x: confirmSession(input: $a) {{ {answer} }} y: proposeNewTime(input: $b) {{ {answer} }} }}")
+    done = await api.gql(both, {"a": {"sessionId": made["id"]}, "b": {"sessionId": made["id"], "startsAt": at(3, 14)}},
+                         as_=w.provider)
+    later = await api.gql(f"query($id: ID!) {{ session(id: $id) {{ {fields} }} }}", {"id": made["id"]},
+                          as_=w.provider)
+    assert done["y"]["session"] == later["session"]
+    assert later["session"]["status"] == "RESCHEDULING"
+    assert "NEW_TIME_PROPOSED" in [edge["node"]["type"] for edge in later["session"]["timeline"]["edges"]]
+    assert done["x"]["session"]["status"] == "CONFIRMED"

@@ -22,6 +22,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLError,
     GraphQLField,
     GraphQLNamedType,
@@ -253,7 +254,11 @@ class Cost:
 
     def _size(self, node: FieldNode, parent: GraphQLNamedType, definition: GraphQLField) -> int:
         if "first" in definition.args or "last" in definition.args:
-            sizes = [self._argument(node, definition, name) for name in ("first", "last") if name in definition.args]
+            # an explicit null is sized as the larger of the argument's default and DEFAULT_PAGE_SIZE: resolvers
+            # read it as one or the other (`messages(last: null)` returns 50, `timeline(first: null)` 20)
+            sizes = [self._argument(node, definition, name, null=max(_int_default(definition.args[name]),
+                                                                      DEFAULT_PAGE_SIZE))
+                     for name in ("first", "last") if name in definition.args]
             given = [size for size in sizes if isinstance(size, int)]
             return min(max(max(given, default=DEFAULT_PAGE_SIZE), 0), self.max_page_size)
         if node.name.value == "edges" and parent.name.endswith("Connection"):
@@ -271,16 +276,24 @@ class Cost:
         step = 15 if isinstance(duration, int) and duration > 0 and duration % 15 == 0 else SMALLEST_SLOT_STEP_MINUTES
         return math.ceil(minutes / step) + 1
 
-    def _argument(self, node: FieldNode, definition: GraphQLField, name: str) -> Any:
+    def _argument(self, node: FieldNode, definition: GraphQLField, name: str, *, null: Any = None) -> Any:
+        """The argument's value as the resolver gets it; `null` stands for an explicit null."""
         spec = definition.args[name]
         for argument in node.arguments or ():
             if argument.name.value == name:
                 self.read.update(_variables_in(argument.value))
                 value = coerce_input_literal(argument.value, spec.type, self.variables)
+                if value is None:
+                    return null
                 if value is not Undefined:
                     return value
         value = coerce_default_value(spec)
         return None if value is Undefined else value
+
+
+def _int_default(argument: GraphQLArgument) -> int:
+    value = coerce_default_value(argument)
+    return value if isinstance(value, int) else 0
 
 
 def _variables_in(value: ValueNode) -> Iterator[str]:
@@ -374,8 +387,9 @@ class CostCache:
 def _values_of(built: Any, names: tuple[str, ...]) -> bytes:
     if not names:
         return b""
-    coerced = built.variable_values.coerced
-    return hashlib.blake2b(repr([coerced.get(name) for name in names]).encode(), digest_size=16).digest()
+    coerced = built.variable_values.coerced  # a variable given as null is in it; one not given is not
+    return hashlib.blake2b(repr([(name in coerced, coerced.get(name)) for name in names]).encode(),
+                           digest_size=16).digest()
 
 
 def costed_executor(*, max_cost: int, max_page_size: int) -> type[StrawberryGraphQLCoreExecutionContext]:

@@ -36,7 +36,9 @@ def _begin_on_checkout(engine: AsyncEngine) -> None:
     the network ended (restart, failover, pg_terminate_backend) fails its BEGIN; DisconnectionError makes the
     pool discard it and check out another. The driver adapter starts its transaction lazily at the first
     statement unless one is open, so nothing is begun twice; a later change of isolation level rolls this
-    transaction back first (the adapter's set_isolation_level)."""
+    transaction back first (the adapter's set_isolation_level). The `postgresql_readonly` and
+    `postgresql_deferrable` execution options would not: they only mark the next BEGIN, which has been sent.
+    Nothing here uses them; a caller that needs them rolls back first."""
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

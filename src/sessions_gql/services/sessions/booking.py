@@ -17,6 +17,7 @@ from sessions_gql.domain.enums import Funding, Modality
 from sessions_gql.domain.errors import (
     DomainError,
     Interval,
+    NotFound,
     SlotUnavailable,
     TooEarly,
     TooLate,
@@ -74,6 +75,17 @@ def _check_offer(service: m.Service, *, modality: Modality, skill: str | None) -
         raise ValidationError(f"{service.name} does not cover {skill!r}", field="skill")
 
 
+async def _locked(work: SessionWork, command: RequestSession | ProposeSession, *, provider_id: uuid.UUID | None,
+                  member_id: uuid.UUID) -> tuple[m.Service, Parties]:
+    """The service and both parties locked (one statement), the offer checked before a missing member is told."""
+    service, parties = await work.sessions.lock_booking(service_id=command.service_id, provider_id=provider_id,
+                                                        member_id=member_id)
+    _check_offer(service, modality=command.modality, skill=command.skill)
+    if parties is None:
+        raise NotFound("no such member", field="memberId")
+    return service, parties
+
+
 def _scaled(amount: Decimal | int, service: m.Service, duration: int) -> Decimal:
     return (Decimal(amount) * duration / service.duration_minutes).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
@@ -101,9 +113,7 @@ async def request_session(deps: Deps, *, viewer: Viewer, command: RequestSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service, parties = await work.sessions.lock_booking(service_id=command.service_id,
-                                                            provider_id=command.provider_id, member_id=member_id)
-        _check_offer(service, modality=command.modality, skill=command.skill)
+        service, parties = await _locked(work, command, provider_id=command.provider_id, member_id=member_id)
         terms, chosen, sponsorship_id = await _requested_terms(work, command, service, parties, member_id)
         session, events = Session.request(session_id=uuid7(), terms=terms, actor=work.actor, funding=chosen,
                                           now=work.now, policy=deps.policy)
@@ -147,9 +157,7 @@ async def propose_session(deps: Deps, *, viewer: Viewer, command: ProposeSession
     async with SessionWork(deps, viewer=viewer, command=command) as work:
         if work.replayed:
             return work.replayed
-        service, parties = await work.sessions.lock_booking(service_id=command.service_id, provider_id=provider_id,
-                                                            member_id=command.member_id)
-        _check_offer(service, modality=command.modality, skill=command.skill)
+        service, parties = await _locked(work, command, provider_id=provider_id, member_id=command.member_id)
         require_taking_sessions(parties.provider, field="providerId")
         session, events = Session.propose(session_id=uuid7(), terms=_proposed_terms(command, service, parties),
                                           actor=work.actor, now=work.now, policy=deps.policy)

@@ -94,8 +94,7 @@ bookings in flight, and a booking after it sees it), then its provider and the m
 every booking), with their users and the pair's conversation."""
 _BOOKING = ((m.Service, _SVT), (m.Provider, _PT), (m.Member, _MT), (m.User, _PUT), (m.User, _MUT))
 SESSION_ROW = select(*_ST.c).where(_ST.c.id == bindparam("session"))
-_OWNER = list(_SVT.c.keys()).index("provider_id")  # the service's provider in a row of LOCK_BOOKING
-SERVICE_OWNER = select(_SVT.c.provider_id).where(_SVT.c.id == bindparam("service"))
+SERVICE = select(*_SVT.c).where(_SVT.c.id == bindparam("service"))
 _RT, _OT = table_of(m.AvailabilityRule), table_of(m.AvailabilityOverride)
 RULES = select(*_RT.c).where(_RT.c.provider_id == bindparam("provider"))
 OVERRIDES_NEAR = select(*_OT.c).where(_OT.c.provider_id == bindparam("provider"),
@@ -192,22 +191,22 @@ class SessionRepository:
         return Loaded(row=row, before=to_domain(row), session=to_domain(row), parties=parties, service=service)
 
     async def lock_booking(self, *, service_id: uuid.UUID, provider_id: uuid.UUID | None, member_id: uuid.UUID
-                           ) -> tuple[m.Service, Parties]:
+                           ) -> tuple[m.Service, Parties | None]:
         """The service to book, its provider and the member, locked (LOCK_BOOKING); NOT_FOUND for a service that
-        is missing or not `provider_id`'s (when given), then for a missing member."""
+        is missing or not `provider_id`'s (when given); no parties when the member is missing (the caller checks
+        the offer first, as before the two reads were one)."""
         writer = await self.writer()
         found = await writer.fetch_typed(LOCK_BOOKING, {"service": service_id, "member": member_id})
         if found:
-            owner = found[0][_OWNER]
+            service, provider, member, provider_user, member_user, (conversation_id, last_message_at) = _split(
+                found[0], _BOOKING)
         else:  # which one is missing
-            owners = await writer.fetch(SERVICE_OWNER, {"service": service_id})
-            owner = owners[0][0] if owners else None
-        if owner is None or (provider_id is not None and owner != provider_id):
+            services = await writer.fetch_typed(SERVICE, {"service": service_id})
+            service = records(m.Service, services[0]) if services else None
+        if service is None or (provider_id is not None and service.provider_id != provider_id):
             raise NotFound("no such service for this provider", field="serviceId")
         if not found:
-            raise NotFound("no such member", field="memberId")
-        service, provider, member, provider_user, member_user, (conversation_id, last_message_at) = _split(
-            found[0], _BOOKING)
+            return service, None
         return service, Parties(provider=provider, member=member, provider_user=provider_user,
                                 member_user=member_user, conversation_id=conversation_id,
                                 last_message_at=last_message_at)
