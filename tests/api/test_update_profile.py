@@ -3,12 +3,20 @@ booked instant. Every refusal is typed and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import pytest
+from sqlalchemy import select, text
+
+from sessions_gql.db import models as m
+from sessions_gql.db.fast import Writer, table_of
+from sessions_gql.domain.enums import NotificationKind
+from sessions_gql.services.sessions.repository import SessionRepository
 from tests.api.factories import gid
 from tests.api.lifecycle_helpers import at, book, request, view, world
-from tests.harness.app import Api, Person
+from tests.harness.app import START, Api, Person
 
 UPDATE = """mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { __typename
   ... on UserSuccess { user { id displayName timeZone phone member { country } provider { displayName bio timeZone } } }
@@ -121,3 +129,38 @@ async def test_a_new_zone_moves_how_times_read_never_the_booked_instants(api: Ap
                          as_=w.member)
     starts = [slot["startsAt"] for slot in data["availableSlots"]]
     assert (starts[0], starts[-1], len(starts)) == (at(3, 13), at(3, 22), 37)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serializes writers anyway
+async def test_a_profile_edit_and_a_booking_in_flight_do_not_deadlock(api: Api) -> None:
+    """A booking holds its provider and member and then writes rows naming their users (a foreign key check
+    takes KEY SHARE on the user). An edit of the provider's profile locks the user, then waits for the provider:
+    it locks the user FOR NO KEY UPDATE, which a KEY SHARE does not wait for, so the booking goes on and the edit
+    after it (FOR UPDATE made a cycle that PostgreSQL broke by failing one of them)."""
+    w = await world(api)
+    assert w.member.member_id is not None and w.provider.provider_id is not None
+    async with api.deps.sessions() as db:
+        service_id = (await db.scalars(select(m.Service.id))).one()
+
+    async def waiting_on_a_lock() -> int:
+        async with api.deps.sessions() as db:
+            return int(await db.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")) or 0)
+
+    async with api.deps.uow() as uow:
+        await SessionRepository(uow, api.deps).lock_booking(service_id=service_id, provider_id=None,
+                                                            member_id=w.member.member_id)
+        editing = asyncio.create_task(update(api, w.provider, displayName="Dr Lane-Moss"))
+        for _ in range(1000):  # until the edit waits for the provider (at most 20 s)
+            if await waiting_on_a_lock() or editing.done():
+                break
+            await asyncio.sleep(0.02)
+        assert not editing.done()
+        writer = Writer(await uow.session.connection())
+        await asyncio.wait_for(writer.insert(table_of(m.Notification), [{  # names the provider's user
+            "user_id": w.provider.viewer.user_id, "kind": NotificationKind.SESSION_REQUESTED, "title": "t",
+            "body": "b", "created_at": START}]), timeout=20)
+        await uow.commit()
+    edited = await asyncio.wait_for(editing, timeout=20)
+    assert (edited["__typename"], edited["user"]["displayName"]) == ("UserSuccess", "Dr Lane-Moss")

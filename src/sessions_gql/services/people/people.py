@@ -148,7 +148,9 @@ async def update_profile(deps: Deps, *, viewer: Viewer, change: ProfileChange) -
     country = v.country(change.country)
     bio = v.text(change.bio, field="bio", max_length=5000, required=False)
     async with deps.uow() as uow:
-        user = await uow.session.get(m.User, target, with_for_update=True)
+        # FOR NO KEY UPDATE: a booking in flight holding this provider or member checks foreign keys on the
+        # user (KEY SHARE), which FOR UPDATE would make wait on us while we wait on it
+        user = await uow.session.get(m.User, target, with_for_update={"key_share": True})
         if user is None:
             raise NotFound("no such user", field="userId")
         provider = await uow.session.scalar(

@@ -21,7 +21,7 @@ async def set_email_preferences(deps: Deps, *, viewer: Viewer, changes: Mapping[
                                 ) -> list[tuple[NotificationKind, bool]]:
     """Turn email on or off for the kinds named; the others keep their setting."""
     async with deps.uow() as uow:
-        user = await uow.session.get(m.User, viewer.user_id, with_for_update=True)
+        user = await uow.session.get(m.User, viewer.user_id, with_for_update={"key_share": True})  # see people.py
         if user is None:
             raise NotFound("no such user")
         user.email_preferences = {**(user.email_preferences or {}),
