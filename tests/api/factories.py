@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from sessions_gql.api import ids
 from sessions_gql.db import models as m
@@ -101,6 +102,20 @@ async def set_calendar_token(deps: Deps, provider_id: uuid.UUID, token: str) -> 
         provider = await db.get(m.Provider, provider_id)
         assert provider is not None
         provider.calendar_token = token
+
+
+async def until_waiting_on_a_lock(deps: Deps, task: asyncio.Task[Any]) -> None:
+    """Wait (at most 20 s) until a statement of this database waits for a row lock (PostgreSQL), e.g. the one
+    `task` sent; the task must still be running then."""
+    for _ in range(1000):
+        async with deps.sessions() as db:
+            waiting = await db.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND wait_event_type = 'Lock'"))
+        if waiting or task.done():
+            break
+        await asyncio.sleep(0.02)
+    assert not task.done(), task
+    assert waiting == 1
 
 
 async def count_rows(deps: Deps, model: type[m.Base]) -> int:

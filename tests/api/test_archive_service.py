@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from sessions_gql.clock import FrozenClock
 from sessions_gql.db import models as m
 from sessions_gql.services.sessions.repository import SessionRepository
-from tests.api.factories import count_rows, gid
+from tests.api.factories import count_rows, gid, until_waiting_on_a_lock
 from tests.api.lifecycle_helpers import (
     CONFIRM,
     END,
@@ -134,21 +134,10 @@ async def test_archiving_waits_for_a_booking_in_flight(api: Api) -> None:
     async with api.deps.sessions() as db:
         service_id = (await db.scalars(select(m.Service.id))).one()
 
-    async def waiting_on_a_lock() -> int:
-        async with api.deps.sessions() as db:
-            return int(await db.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")) or 0)
-
     async with api.deps.uow() as uow:
         await SessionRepository(uow, api.deps).lock_booking(service_id=service_id, provider_id=None,
                                                             member_id=w.member.member_id)
         archiving = asyncio.create_task(archive(api, w.service_id, w.provider))
-        for _ in range(1000):  # until archiveService waits (at most 20 s)
-            if await waiting_on_a_lock() or archiving.done():
-                break
-            await asyncio.sleep(0.02)
-        assert not archiving.done()
-        assert await waiting_on_a_lock() == 1
+        await until_waiting_on_a_lock(api.deps, archiving)
     archived = await asyncio.wait_for(archiving, timeout=20)  # the booking rolled back: the archive goes on
     assert (archived["__typename"], archived["service"]["archived"]) == ("ServiceSuccess", True)

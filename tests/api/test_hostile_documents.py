@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from graphql import get_introspection_query, parse
+from graphql import DocumentNode, get_introspection_query, parse
 from graphql.execution.executor import Executor
 
 from sessions_gql.api.limits import CostCache, introspection_size
@@ -192,18 +192,25 @@ async def test_the_cost_limit_is_a_setting(api: Api) -> None:
          {"code": "QUERY_TOO_COMPLEX", "cost": 300, "maxCost": 100})]
 
 
-def test_the_cost_is_walked_again_only_when_a_variable_that_sizes_a_field_changes() -> None:
-    """CostCache keys an operation's cost by the values of the variables the walk read (`first`, `last`, a slot
-    window): another session id reuses the cost, another page size is walked again and costs what it should."""
+def costed(cache: CostCache, document: DocumentNode) -> Callable[..., int]:
+    """The cost `cache` gives `document` with the variables given as keywords (the schema's own rules)."""
     schema = build_schema(Settings(jwt_secret="x" * 32))._schema
-    document = parse("query($s: ID!, $n: Int, $m: Int) { session(id: $s) { id "
-                     "timeline(first: $n) { edges { node { id } } } counted: timeline(first: $m) { totalCount } } }")
-    cache = CostCache()
 
     def cost(**variables: Any) -> int:
         built = Executor.build(schema, document, raw_variable_values=variables)
         assert isinstance(built, Executor), built
         return cache.of(built, max_page_size=100)
+
+    return cost
+
+
+def test_the_cost_is_walked_again_only_when_a_variable_that_sizes_a_field_changes() -> None:
+    """CostCache keys an operation's cost by the values of the variables the walk read (`first`, `last`, a slot
+    window): another session id reuses the cost, another page size is walked again and costs what it should."""
+    document = parse("query($s: ID!, $n: Int, $m: Int) { session(id: $s) { id "
+                     "timeline(first: $n) { edges { node { id } } } counted: timeline(first: $m) { totalCount } } }")
+    cache = CostCache()
+    cost = costed(cache, document)
 
     costs = [cost(s="a", n=10, m=5), cost(s="b", n=10, m=5), cost(s="c", n=40, m=5), cost(s="d", n=40, m=5),
              cost(s="e", n=40, m=7), cost(s="f", n=500, m=7)]
@@ -217,15 +224,10 @@ def test_an_explicit_null_page_size_costs_what_the_resolver_returns_and_is_not_a
     """`messages(last: null)` returns 50 messages (its default) and `timeline(first: null)` 20: a null is costed as
     the larger of the argument's default and 20, never below what comes back. A variable given as null and one not
     given at all are two keys of the cost cache (a cached cost of one was served for the other)."""
-    schema = build_schema(Settings(jwt_secret="x" * 32))._schema
     document = parse("query($l: Int) { conversations(first: 1) { edges { node { "
                      "messages(last: $l) { edges { node { id } } } } } } }")
     cache = CostCache()
-
-    def cost(**variables: Any) -> int:
-        built = Executor.build(schema, document, raw_variable_values=variables)
-        assert isinstance(built, Executor), built
-        return cache.of(built, max_page_size=100)
+    cost = costed(cache, document)
 
     null, missing, fifty, twenty = cost(l=None), cost(), cost(l=50), cost(l=20)
     assert null == missing == fifty > twenty

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from sessions_gql.db import models as m
 from sessions_gql.db.fast import Writer, table_of
 from sessions_gql.domain.enums import NotificationKind
 from sessions_gql.services.sessions.repository import SessionRepository
-from tests.api.factories import gid
+from tests.api.factories import gid, until_waiting_on_a_lock
 from tests.api.lifecycle_helpers import at, book, request, view, world
 from tests.harness.app import START, Api, Person
 
@@ -142,21 +142,11 @@ async def test_a_profile_edit_and_a_booking_in_flight_do_not_deadlock(api: Api) 
     async with api.deps.sessions() as db:
         service_id = (await db.scalars(select(m.Service.id))).one()
 
-    async def waiting_on_a_lock() -> int:
-        async with api.deps.sessions() as db:
-            return int(await db.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")) or 0)
-
     async with api.deps.uow() as uow:
         await SessionRepository(uow, api.deps).lock_booking(service_id=service_id, provider_id=None,
                                                             member_id=w.member.member_id)
         editing = asyncio.create_task(update(api, w.provider, displayName="Dr Lane-Moss"))
-        for _ in range(1000):  # until the edit waits for the provider (at most 20 s)
-            if await waiting_on_a_lock() or editing.done():
-                break
-            await asyncio.sleep(0.02)
-        assert not editing.done()
+        await until_waiting_on_a_lock(api.deps, editing)  # the edit waits for the provider
         writer = Writer(await uow.session.connection())
         await asyncio.wait_for(writer.insert(table_of(m.Notification), [{  # names the provider's user
             "user_id": w.provider.viewer.user_id, "kind": NotificationKind.SESSION_REQUESTED, "title": "t",
