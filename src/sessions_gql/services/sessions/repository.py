@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -402,17 +402,12 @@ class SessionRepository:
         asking = any(notice.kind in notice_text.ASK_ANSWER for notice in changes.notices)
         reads: list[tuple[Any, dict[str, Any]]] = []
         if intervals:
-            params: dict[str, Any] = {"session": session.id, "member": session.member_id,
-                                      "provider": session.provider_id}
-            for i, each in enumerate(intervals):
-                params |= {f"s{i}": each.starts_at, f"e{i}": each.ends_at}
-            reads.append((OVERLAPPING[len(intervals)], params))
+            reads.append((OVERLAPPING[len(intervals)], {
+                "session": session.id, "member": session.member_id, "provider": session.provider_id,
+                **_windows((each.starts_at, each.ends_at) for each in intervals)}))
         if asking:
             times = conflicts.spans(row)
-            params = {"provider": row.provider_id}
-            for i, (starts_at, ends_at) in enumerate(times):
-                params |= {f"s{i}": starts_at, f"e{i}": ends_at}
-            reads.append((BLOCKED_DURING[len(times)], params))
+            reads.append((BLOCKED_DURING[len(times)], {"provider": row.provider_id, **_windows(times)}))
         found = await (await self.writer()).fetch_each(reads, sees_deferred=False) if reads else []
         taken = overlapping_holds(session, found.pop(0)) if intervals else []
         return taken, conflicts.once_each(found.pop(0)) if asking else []
@@ -570,6 +565,14 @@ def _timeline_row(session_id: uuid.UUID, event: ev.TimelineRecorded, now: dateti
             "from_status": event.from_status, "to_status": event.to_status, "reason": event.reason,
             "note": event.note, "previous_starts_at": event.previous_starts_at, "new_starts_at": event.new_starts_at,
             "credits": event.credits}
+
+
+def _windows(times: Iterable[tuple[datetime, datetime]]) -> dict[str, datetime]:
+    """The parameters s0/e0, s1/e1, ... of OVERLAPPING and BLOCKED_DURING."""
+    params: dict[str, datetime] = {}
+    for i, (starts_at, ends_at) in enumerate(times):
+        params |= {f"s{i}": starts_at, f"e{i}": ends_at}
+    return params
 
 
 def overlapping_holds(session: Session, found: list[tuple[Any, ...]]) -> list[tuple[Party, Interval]]:
